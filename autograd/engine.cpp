@@ -28,6 +28,20 @@ Tensor SavedTensor::unpack(const std::string& node_name) const {
 
 // ---- nodes ----
 
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> orphans;
+  auto adopt = [&](std::vector<Edge>& edges) {
+    for (Edge& e : edges)
+      if (e.node && e.node.use_count() == 1) orphans.push_back(std::move(e.node));
+  };
+  adopt(next_edges);
+  while (!orphans.empty()) {
+    std::shared_ptr<Node> n = std::move(orphans.back());
+    orphans.pop_back();
+    adopt(n->next_edges);  // n is destroyed here with no children left to recurse into
+  }
+}
+
 std::vector<Tensor> FunctionNode::apply(const std::vector<Tensor>& grads) {
   return fn_(grads.at(0));
 }

@@ -34,7 +34,9 @@ class SavedTensor {
 
 class Node {
  public:
-  virtual ~Node() = default;
+  // Frees the chain of nodes behind this one iteratively, so dropping a very long graph cannot
+  // overflow the stack through nested shared_ptr destructors.
+  virtual ~Node();
   // grads[i] is the gradient of output i (undefined when no gradient reached it). Returns one
   // gradient per edge (undefined where none).
   virtual std::vector<Tensor> apply(const std::vector<Tensor>& grads) = 0;
