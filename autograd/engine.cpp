@@ -20,9 +20,9 @@ Tensor SavedTensor::unpack(const std::string& node_name) const {
   if (tensor_.defined() && tensor_.version() != version_)
     throw Error(detail::concat(
         "one of the variables needed for gradient computation has been modified by an inplace "
-        "operation: [", tensor_.dtype(), " ", shape_str(tensor_.sizes()), "], which is output 0 of ",
-        node_name, ", is at version ", tensor_.version(), "; expected version ", version_,
-        " instead."));
+        "operation: [",
+        tensor_.dtype(), " ", shape_str(tensor_.sizes()), "], which is output 0 of ", node_name,
+        ", is at version ", tensor_.version(), "; expected version ", version_, " instead."));
   return tensor_;
 }
 
@@ -119,8 +119,10 @@ void execute(const std::vector<Edge>& roots, const std::vector<Tensor>& root_gra
   auto add_to_buffer = [&](Node* node, uint32_t nr, const Tensor& g) {
     auto& buf = buffers[node];
     buf.resize(std::max<size_t>(node->num_outputs, nr + 1));
-    if (!buf[nr].defined()) buf[nr] = g;
-    else buf[nr] = buf[nr] + g;
+    if (!buf[nr].defined())
+      buf[nr] = g;
+    else
+      buf[nr] = buf[nr] + g;
   };
   for (size_t i = 0; i < roots.size(); ++i)
     add_to_buffer(roots[i].node.get(), roots[i].input_nr, root_grads[i]);
@@ -149,7 +151,8 @@ void execute(const std::vector<Edge>& roots, const std::vector<Tensor>& root_gra
             "Trying to backward through the graph a second time (or directly access saved tensors "
             "after they have already been freed). Saved intermediate values of the graph are freed "
             "when you call backward(). Specify retain_graph=true if you need to backward through "
-            "the graph a second time (at " + node->name() + ")");
+            "the graph a second time (at " +
+            node->name() + ")");
       // A node whose output received no gradient sees zeros of that output's shape.
       for (size_t i = 0; i < grads.size(); ++i)
         if (!grads[i].defined() && i < node->output_sizes.size())
@@ -168,9 +171,8 @@ void execute(const std::vector<Edge>& roots, const std::vector<Tensor>& root_gra
         const auto& expected = e.node->output_sizes;
         if (e.input_nr < expected.size()) {
           EMBER_CHECK(g.sizes() == expected[e.input_nr], "Function ", node->name(),
-                      " returned an invalid gradient at index ", i, " - got ",
-                      shape_str(g.sizes()), " but expected shape compatible with ",
-                      shape_str(expected[e.input_nr]));
+                      " returned an invalid gradient at index ", i, " - got ", shape_str(g.sizes()),
+                      " but expected shape compatible with ", shape_str(expected[e.input_nr]));
           if (g.dtype() != e.node->output_dtypes[e.input_nr])
             g = g.to(e.node->output_dtypes[e.input_nr]);
         }
@@ -191,8 +193,10 @@ Edge root_edge(const Tensor& root, size_t index) {
 
 Tensor root_grad(const Tensor& root, const Tensor& given) {
   if (!given.defined()) {
-    EMBER_CHECK(root.numel() == 1, "grad can be implicitly created only for scalar outputs (got an "
-                "output of shape ", shape_str(root.sizes()), "); pass a gradient to backward()");
+    EMBER_CHECK(root.numel() == 1,
+                "grad can be implicitly created only for scalar outputs (got an "
+                "output of shape ",
+                shape_str(root.sizes()), "); pass a gradient to backward()");
     return ones_like(root);
   }
   EMBER_CHECK(given.sizes() == root.sizes(), "Mismatch in shape: grad_output has a shape of ",

@@ -46,8 +46,10 @@ GradcheckResult gradcheck(const std::function<std::vector<Tensor>(const std::vec
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].defined() || !inputs[i].requires_grad()) continue;
     EMBER_CHECK(inputs[i].dtype() == kFloat64, "gradcheck: input ", i, " has dtype ",
-                inputs[i].dtype(), "; gradcheck needs float64 inputs (central differences with "
-                "eps=", options.eps, " are meaningless in float32). Convert with .to(kFloat64).");
+                inputs[i].dtype(),
+                "; gradcheck needs float64 inputs (central differences with "
+                "eps=",
+                options.eps, " are meaningless in float32). Convert with .to(kFloat64).");
     checked.push_back(i);
   }
   EMBER_CHECK(!checked.empty(), "gradcheck: no input requires grad");
@@ -118,10 +120,10 @@ GradcheckResult gradcheck(const std::function<std::vector<Tensor>(const std::vec
   result.ok = worst.excess <= 0;
   std::ostringstream report;
   report << std::setprecision(10) << (result.ok ? "gradcheck passed" : "gradcheck FAILED")
-         << ": worst element is output " << worst.output << ", input " << worst.input
-         << ", index " << index_str(worst.index, inputs[worst.input].sizes())
-         << ": analytical " << worst.analytical << " vs numerical " << worst.numerical
-         << " (|diff| " << std::abs(worst.analytical - worst.numerical) << ", allowed "
+         << ": worst element is output " << worst.output << ", input " << worst.input << ", index "
+         << index_str(worst.index, inputs[worst.input].sizes()) << ": analytical "
+         << worst.analytical << " vs numerical " << worst.numerical << " (|diff| "
+         << std::abs(worst.analytical - worst.numerical) << ", allowed "
          << options.atol + options.rtol * std::abs(worst.numerical) << ")";
   result.report = report.str();
   return result;

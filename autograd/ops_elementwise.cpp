@@ -50,21 +50,25 @@ Tensor Tensor::sqrt() const {
 }
 Tensor Tensor::rsqrt() const {
   // d/dx x^(-1/2) = -1/2 x^(-3/2) = -1/2 y^3
-  return unary_op("RsqrtBackward0", UnaryOp::Rsqrt, *this,
-                  [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y * y * y * -0.5; });
+  return unary_op(
+      "RsqrtBackward0", UnaryOp::Rsqrt, *this,
+      [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y * y * y * -0.5; });
 }
 Tensor Tensor::abs() const {
-  return unary_op("AbsBackward0", UnaryOp::Abs, *this, [](const Tensor& g, const Tensor& x, const Tensor&) {
-    return g * kernels::unary(UnaryOp::Sign, x);
-  });
+  return unary_op("AbsBackward0", UnaryOp::Abs, *this,
+                  [](const Tensor& g, const Tensor& x, const Tensor&) {
+                    return g * kernels::unary(UnaryOp::Sign, x);
+                  });
 }
 Tensor Tensor::tanh() const {
-  return unary_op("TanhBackward0", UnaryOp::Tanh, *this,
-                  [](const Tensor& g, const Tensor&, const Tensor& y) { return g * (1.0 - y * y); });
+  return unary_op(
+      "TanhBackward0", UnaryOp::Tanh, *this,
+      [](const Tensor& g, const Tensor&, const Tensor& y) { return g * (1.0 - y * y); });
 }
 Tensor Tensor::sigmoid() const {
-  return unary_op("SigmoidBackward0", UnaryOp::Sigmoid, *this,
-                  [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y * (1.0 - y); });
+  return unary_op(
+      "SigmoidBackward0", UnaryOp::Sigmoid, *this,
+      [](const Tensor& g, const Tensor&, const Tensor& y) { return g * y * (1.0 - y); });
 }
 Tensor Tensor::relu() const {
   return unary_op("ReluBackward0", UnaryOp::Relu, *this,
@@ -96,9 +100,10 @@ Tensor Tensor::pow(const Tensor& exponent) const {
     const Tensor a = sa.unpack("PowBackward1"), b = sb.unpack("PowBackward1");
     const Tensor ga = g * b * a.pow(b - 1.0);
     // d/db a^b = a^b log a; PyTorch defines it as 0 where a == 0 and b >= 0.
-    const Tensor zero_base = kernels::binary_scalar(BinaryOp::Eq, a, 0.0) *
-                             kernels::binary_scalar(BinaryOp::Ge, b, 0.0);
-    const Tensor gb = where(zero_base, zeros({}, g.dtype()), g * sy.unpack("PowBackward1") * a.log());
+    const Tensor zero_base =
+        kernels::binary_scalar(BinaryOp::Eq, a, 0.0) * kernels::binary_scalar(BinaryOp::Ge, b, 0.0);
+    const Tensor gb =
+        where(zero_base, zeros({}, g.dtype()), g * sy.unpack("PowBackward1") * a.log());
     return Grads{sum_to(ga, shape_a), sum_to(gb, shape_b)};
   });
 }
@@ -121,15 +126,17 @@ Tensor Tensor::clamp_max(double hi) const { return clamp(-INFINITY, hi); }
 Tensor operator+(const Tensor& a, const Tensor& b) {
   Tensor y = kernels::binary(BinaryOp::Add, a, b);
   const Shape sa = a.sizes(), sb = b.sizes();
-  return record_function("AddBackward0", {a, b}, y,
-                         [=](const Tensor& g) { return Grads{sum_to(g, sa), sum_to(g, sb)}; });
+  return record_function("AddBackward0", {a, b}, y, [=](const Tensor& g) {
+    return Grads{sum_to(g, sa), sum_to(g, sb)};
+  });
 }
 
 Tensor operator-(const Tensor& a, const Tensor& b) {
   Tensor y = kernels::binary(BinaryOp::Sub, a, b);
   const Shape sa = a.sizes(), sb = b.sizes();
-  return record_function("SubBackward0", {a, b}, y,
-                         [=](const Tensor& g) { return Grads{sum_to(g, sa), sum_to(-g, sb)}; });
+  return record_function("SubBackward0", {a, b}, y, [=](const Tensor& g) {
+    return Grads{sum_to(g, sa), sum_to(-g, sb)};
+  });
 }
 
 Tensor operator*(const Tensor& a, const Tensor& b) {
@@ -175,7 +182,8 @@ Tensor operator+(double a, const Tensor& b) { return b + a; }
 Tensor operator-(double a, const Tensor& b) { return (-b) + a; }
 Tensor operator*(double a, const Tensor& b) { return b * a; }
 Tensor operator/(double a, const Tensor& b) {
-  Tensor y = kernels::binary(BinaryOp::Div, full({}, a, kernels::scalar_result_dtype(b.dtype(), a)), b);
+  Tensor y =
+      kernels::binary(BinaryOp::Div, full({}, a, kernels::scalar_result_dtype(b.dtype(), a)), b);
   if (!autograd::any_requires_grad({b})) return y;
   SavedTensor sb(b);
   return record_function("DivBackward0", {b}, y, [=](const Tensor& g) {

@@ -13,12 +13,14 @@ namespace {
 void check_inplace(const Tensor& t, const char* op) {
   EMBER_CHECK(t.defined(), op, " on an undefined tensor");
   if (!is_grad_enabled() || !t.requires_grad()) return;
-  EMBER_CHECK(!t.is_leaf(), "a leaf Variable that requires grad is being used in an in-place "
-              "operation (", op, " on a tensor of shape ", shape_str(t.sizes()),
-              "); wrap it in NoGradGuard");
-  throw Error(detail::concat(op, ": ember's autograd does not record in-place operations on "
-                                 "tensors that require grad (shape ", shape_str(t.sizes()),
-                             "); use the out-of-place op"));
+  EMBER_CHECK(!t.is_leaf(),
+              "a leaf Variable that requires grad is being used in an in-place "
+              "operation (",
+              op, " on a tensor of shape ", shape_str(t.sizes()), "); wrap it in NoGradGuard");
+  throw Error(detail::concat(op,
+                             ": ember's autograd does not record in-place operations on "
+                             "tensors that require grad (shape ",
+                             shape_str(t.sizes()), "); use the out-of-place op"));
 }
 }  // namespace
 

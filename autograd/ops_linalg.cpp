@@ -26,8 +26,10 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 
 // NumPy matmul semantics: 1-D operands gain a dim that is removed again; batch dims broadcast.
 Tensor matmul(const Tensor& a, const Tensor& b) {
-  EMBER_CHECK(a.dim() >= 1 && b.dim() >= 1, "both arguments to matmul need to be at least 1D, but "
-              "they are ", a.dim(), "D and ", b.dim(), "D");
+  EMBER_CHECK(a.dim() >= 1 && b.dim() >= 1,
+              "both arguments to matmul need to be at least 1D, but "
+              "they are ",
+              a.dim(), "D and ", b.dim(), "D");
   if (a.dim() == 1 && b.dim() == 1) {
     EMBER_CHECK(a.size(0) == b.size(0), "inconsistent tensor size, expected tensor [", a.size(0),
                 "] and src [", b.size(0), "] to have the same number of elements, but got ",
@@ -64,10 +66,13 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   for (size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& t = tensors[i];
     EMBER_CHECK(t.dim() == first.dim(), "Tensors must have same number of dimensions: got ",
-                first.dim(), " and ", t.dim(), " (tensor ", i, " has shape ", shape_str(t.sizes()), ")");
+                first.dim(), " and ", t.dim(), " (tensor ", i, " has shape ", shape_str(t.sizes()),
+                ")");
     for (int64_t d = 0; d < t.dim(); ++d)
-      EMBER_CHECK(d == dim || t.size(d) == first.size(d), "Sizes of tensors must match except in "
-                  "dimension ", dim, ". Expected size ", first.size(d), " but got size ", t.size(d),
+      EMBER_CHECK(d == dim || t.size(d) == first.size(d),
+                  "Sizes of tensors must match except in "
+                  "dimension ",
+                  dim, ". Expected size ", first.size(d), " but got size ", t.size(d),
                   " for tensor number ", i, " in the list (shapes ", shape_str(first.sizes()),
                   " and ", shape_str(t.sizes()), ")");
     out_shape[dim] += t.size(dim);
@@ -98,9 +103,11 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
   dim = wrap_dim(dim, tensors[0].dim() + 1);
   std::vector<Tensor> parts;
   for (size_t i = 0; i < tensors.size(); ++i) {
-    EMBER_CHECK(tensors[i].sizes() == tensors[0].sizes(), "stack expects each tensor to be equal "
-                "size, but got ", shape_str(tensors[0].sizes()), " at entry 0 and ",
-                shape_str(tensors[i].sizes()), " at entry ", i);
+    EMBER_CHECK(tensors[i].sizes() == tensors[0].sizes(),
+                "stack expects each tensor to be equal "
+                "size, but got ",
+                shape_str(tensors[0].sizes()), " at entry 0 and ", shape_str(tensors[i].sizes()),
+                " at entry ", i);
     parts.push_back(tensors[i].unsqueeze(dim));
   }
   return cat(parts, dim);

@@ -52,8 +52,8 @@ Tensor Tensor::mean() const { return mean({}, false); }
 
 Tensor Tensor::var(Shape dims_in, bool unbiased, bool keepdim) const {
   const Shape dims = kernels::normalize_dims(dims_in, dim());
-  EMBER_CHECK(is_floating(dtype()), "std and var only support floating point dtypes (got ",
-              dtype(), ")");
+  EMBER_CHECK(is_floating(dtype()), "std and var only support floating point dtypes (got ", dtype(),
+              ")");
   Tensor y = kernels::reduce(ReduceOp::Var, *this, dims, keepdim, unbiased);
   if (!autograd::any_requires_grad({*this})) return y;
   SavedTensor sx(*this);
@@ -68,8 +68,8 @@ Tensor Tensor::var(bool unbiased) const { return var({}, unbiased, false); }
 
 Tensor Tensor::std(Shape dims_in, bool unbiased, bool keepdim) const {
   const Shape dims = kernels::normalize_dims(dims_in, dim());
-  EMBER_CHECK(is_floating(dtype()), "std and var only support floating point dtypes (got ",
-              dtype(), ")");
+  EMBER_CHECK(is_floating(dtype()), "std and var only support floating point dtypes (got ", dtype(),
+              ")");
   Tensor y = kernels::unary(kernels::UnaryOp::Sqrt,
                             kernels::reduce(ReduceOp::Var, *this, dims, keepdim, unbiased));
   if (!autograd::any_requires_grad({*this})) return y;
@@ -122,7 +122,9 @@ Tensor Tensor::max(int64_t d, bool keepdim) const {
 Tensor Tensor::min(int64_t d, bool keepdim) const {
   return select_dim("MinBackward0", ReduceOp::Min, ReduceOp::ArgMin, *this, d, keepdim);
 }
-Tensor Tensor::argmax() const { return kernels::reduce(ReduceOp::ArgMax, reshape({-1}), {0}, false); }
+Tensor Tensor::argmax() const {
+  return kernels::reduce(ReduceOp::ArgMax, reshape({-1}), {0}, false);
+}
 Tensor Tensor::argmax(int64_t d, bool keepdim) const {
   return kernels::reduce(ReduceOp::ArgMax, *this, {wrap_dim(d, dim())}, keepdim);
 }

@@ -70,8 +70,9 @@ bool view_strides(const Shape& sizes, const Shape& strides, const Shape& shape, 
 Tensor view_of(const Tensor& self, Shape sizes, Shape strides, int64_t offset, const char* name) {
   Tensor out = detail::make_view(self, std::move(sizes), std::move(strides), offset);
   const Shape in_sizes = self.sizes();
-  return record_function(name, {self}, out,
-                         [in_sizes](const Tensor& g) { return std::vector<Tensor>{g.reshape(in_sizes)}; });
+  return record_function(name, {self}, out, [in_sizes](const Tensor& g) {
+    return std::vector<Tensor>{g.reshape(in_sizes)};
+  });
 }
 
 }  // namespace
@@ -79,10 +80,11 @@ Tensor view_of(const Tensor& self, Shape sizes, Shape strides, int64_t offset, c
 Tensor Tensor::view(Shape shape) const {
   shape = infer_shape(std::move(shape), numel(), sizes());
   Shape st;
-  EMBER_CHECK(view_strides(sizes(), strides(), shape, st),
-              "view size is not compatible with input tensor's size and stride (at least one "
-              "dimension spans across two contiguous subspaces). Use .reshape(...) instead. (input ",
-              shape_str(sizes()), ", requested ", shape_str(shape), ")");
+  EMBER_CHECK(
+      view_strides(sizes(), strides(), shape, st),
+      "view size is not compatible with input tensor's size and stride (at least one "
+      "dimension spans across two contiguous subspaces). Use .reshape(...) instead. (input ",
+      shape_str(sizes()), ", requested ", shape_str(shape), ")");
   return view_of(*this, shape, st, storage_offset(), "ViewBackward0");
 }
 
@@ -95,9 +97,11 @@ Tensor Tensor::reshape(Shape shape) const {
 }
 
 Tensor Tensor::permute(Shape dims) const {
-  EMBER_CHECK(static_cast<int64_t>(dims.size()) == dim(), "permute(sparse_coo): number of dimensions "
+  EMBER_CHECK(static_cast<int64_t>(dims.size()) == dim(),
+              "permute(sparse_coo): number of dimensions "
               "in the tensor input does not match the length of the desired ordering of dimensions "
-              "i.e. input.dim() = ", dim(), " is not equal to len(dims) = ", dims.size());
+              "i.e. input.dim() = ",
+              dim(), " is not equal to len(dims) = ", dims.size());
   Shape sz(dims.size()), st(dims.size()), inverse(dims.size());
   std::vector<bool> seen(dims.size(), false);
   for (size_t i = 0; i < dims.size(); ++i) {
@@ -109,8 +113,9 @@ Tensor Tensor::permute(Shape dims) const {
     inverse[d] = static_cast<int64_t>(i);
   }
   Tensor out = detail::make_view(*this, sz, st, storage_offset());
-  return record_function("PermuteBackward0", {*this}, out,
-                         [inverse](const Tensor& g) { return std::vector<Tensor>{g.permute(inverse)}; });
+  return record_function("PermuteBackward0", {*this}, out, [inverse](const Tensor& g) {
+    return std::vector<Tensor>{g.permute(inverse)};
+  });
 }
 
 Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
@@ -138,7 +143,8 @@ Tensor Tensor::unsqueeze(int64_t d) const {
 Tensor Tensor::squeeze(int64_t d) const {
   if (dim() == 0) return view_of(*this, {}, {}, storage_offset(), "SqueezeBackward1");
   d = wrap_dim(d, dim());
-  if (sizes()[d] != 1) return view_of(*this, sizes(), strides(), storage_offset(), "SqueezeBackward1");
+  if (sizes()[d] != 1)
+    return view_of(*this, sizes(), strides(), storage_offset(), "SqueezeBackward1");
   Shape sz = sizes(), st = strides();
   sz.erase(sz.begin() + d);
   st.erase(st.begin() + d);
@@ -203,8 +209,8 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
 
 Tensor Tensor::expand(Shape shape) const {
   EMBER_CHECK(shape.size() >= sizes().size(), "expand: the number of sizes provided (",
-              shape.size(), ") must be greater or equal to the number of dimensions in the tensor (",
-              dim(), ")");
+              shape.size(),
+              ") must be greater or equal to the number of dimensions in the tensor (", dim(), ")");
   const int64_t lead = static_cast<int64_t>(shape.size()) - dim();
   Shape st(shape.size(), 0);
   for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {

@@ -57,7 +57,8 @@ Tensor make_view(const Tensor& base, Shape sizes, Shape strides, int64_t offset)
 MemoryFormat result_format(const Shape& shape, std::initializer_list<const Tensor*> inputs) {
   if (shape.size() != 4) return MemoryFormat::Contiguous;
   for (const Tensor* t : inputs)
-    if (t->defined() && t->sizes() == shape && t->suggest_memory_format() == MemoryFormat::ChannelsLast)
+    if (t->defined() && t->sizes() == shape &&
+        t->suggest_memory_format() == MemoryFormat::ChannelsLast)
       return MemoryFormat::ChannelsLast;
   return MemoryFormat::Contiguous;
 }
@@ -174,9 +175,9 @@ T Tensor::item() const {
   return to_vector<T>()[0];
 }
 
-#define EMBER_INSTANTIATE(T)                     \
-  template T* Tensor::data_ptr<T>();             \
-  template const T* Tensor::data_ptr<T>() const; \
+#define EMBER_INSTANTIATE(T)                            \
+  template T* Tensor::data_ptr<T>();                    \
+  template const T* Tensor::data_ptr<T>() const;        \
   template std::vector<T> Tensor::to_vector<T>() const; \
   template T Tensor::item<T>() const;
 EMBER_INSTANTIATE(float)
@@ -240,7 +241,9 @@ Tensor arange(int64_t n, DType dtype) { return arange(0.0, static_cast<double>(n
 
 Tensor arange(double start, double end, double step, DType dtype) {
   EMBER_CHECK(step != 0, "arange: step must be nonzero");
-  EMBER_CHECK((end - start) / step >= 0, "arange: upper bound and larger bound inconsistent with step sign (start=", start, ", end=", end, ", step=", step, ")");
+  EMBER_CHECK((end - start) / step >= 0,
+              "arange: upper bound and larger bound inconsistent with step sign (start=", start,
+              ", end=", end, ", step=", step, ")");
   const auto n = static_cast<int64_t>(std::ceil((end - start) / step));
   Tensor t = detail::new_tensor({n}, dtype);
   detail::dispatch(dtype, [&](auto tag) {

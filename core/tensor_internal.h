@@ -5,8 +5,7 @@
 namespace ember::detail {
 
 // A new tensor with fresh storage, laid out contiguously in `format`.
-Tensor new_tensor(const Shape& shape, DType dtype,
-                  MemoryFormat format = MemoryFormat::Contiguous);
+Tensor new_tensor(const Shape& shape, DType dtype, MemoryFormat format = MemoryFormat::Contiguous);
 // A tensor sharing base's storage with the given geometry (no autograd history).
 Tensor make_view(const Tensor& base, Shape sizes, Shape strides, int64_t offset);
 int64_t numel_of(const Shape& shape);

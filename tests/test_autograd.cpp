@@ -48,8 +48,8 @@ TEST(Autograd, BroadcastGradientsAreReduced) {
 
 TEST(Autograd, SharedSubexpressionsSumTheirGradients) {
   Tensor x = tensor({3}, {1}, kFloat64).requires_grad_();
-  Tensor y = x * x;   // 2x
-  Tensor z = y * y;   // d(x^4) = 4x^3
+  Tensor y = x * x;  // 2x
+  Tensor z = y * y;  // d(x^4) = 4x^3
   (z + y).sum().backward();
   EXPECT_DOUBLE_EQ(x.grad().item<double>(), 4 * 27 + 6);
 }
@@ -194,8 +194,8 @@ TEST(Gradcheck, FailsOnAWrongBackwardAndNamesTheElement) {
 TEST(Gradcheck, RefusesFloat32) {
   Tensor x = ones({2}).requires_grad_();
   const std::string msg = error_of([&] {
-    autograd::gradcheck([](const std::vector<Tensor>& in) { return std::vector<Tensor>{in[0] * 2.0}; },
-                        {x});
+    autograd::gradcheck(
+        [](const std::vector<Tensor>& in) { return std::vector<Tensor>{in[0] * 2.0}; }, {x});
   });
   EXPECT_NE(msg.find("float64"), std::string::npos) << msg;
 }

@@ -27,15 +27,16 @@ void map1(Tensor& out, const Tensor& in, F f) {
   auto plan = make_plan<2>(out.sizes(), {out.strides(), broadcast_strides(in, out.sizes())});
   TO* po = base_ptr<TO>(out);
   const TI* pi = base_ptr<TI>(in);
-  run_plan(plan, [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& st) {
-    TO* o = po + off[0];
-    const TI* a = pi + off[1];
-    if (st[0] == 1 && st[1] == 1) {
-      for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
-    } else {
-      for (int64_t i = 0; i < n; ++i) o[i * st[0]] = f(a[i * st[1]]);
-    }
-  });
+  run_plan(plan,
+           [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& st) {
+             TO* o = po + off[0];
+             const TI* a = pi + off[1];
+             if (st[0] == 1 && st[1] == 1) {
+               for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
+             } else {
+               for (int64_t i = 0; i < n; ++i) o[i * st[0]] = f(a[i * st[1]]);
+             }
+           });
 }
 
 // out[i] = f(a[i], b[i]) over out's shape; a and b are broadcast to it.
@@ -46,19 +47,20 @@ void map2(Tensor& out, const Tensor& a, const Tensor& b, F f) {
   T* po = base_ptr<T>(out);
   const T* pa = base_ptr<T>(a);
   const T* pb = base_ptr<T>(b);
-  run_plan(plan, [&](const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& st) {
-    T* o = po + off[0];
-    const T* x = pa + off[1];
-    const T* y = pb + off[2];
-    if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
-      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
-    } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
-      const T yv = *y;
-      for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
-    } else {
-      for (int64_t i = 0; i < n; ++i) o[i * st[0]] = f(x[i * st[1]], y[i * st[2]]);
-    }
-  });
+  run_plan(plan,
+           [&](const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& st) {
+             T* o = po + off[0];
+             const T* x = pa + off[1];
+             const T* y = pb + off[2];
+             if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+               for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
+             } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
+               const T yv = *y;
+               for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], yv);
+             } else {
+               for (int64_t i = 0; i < n; ++i) o[i * st[0]] = f(x[i * st[1]], y[i * st[2]]);
+             }
+           });
 }
 
 template <class T>
@@ -140,14 +142,17 @@ void run_binary(BinaryOp op, Tensor& out, const Tensor& a, const Tensor& b) {
     case BinaryOp::Mul:
       return map2<T>(out, a, b, [](T x, T y) { return x * y; });
     case BinaryOp::Div:
-      if constexpr (std::is_floating_point_v<T>) return map2<T>(out, a, b, [](T x, T y) { return x / y; });
+      if constexpr (std::is_floating_point_v<T>)
+        return map2<T>(out, a, b, [](T x, T y) { return x / y; });
       [[fallthrough]];
     default:
       return map2<T>(out, a, b, [op](T x, T y) { return apply_binary(op, x, y); });
   }
 }
 
-Tensor as_dtype(const Tensor& t, DType dtype) { return t.dtype() == dtype ? t : t.detach().to(dtype); }
+Tensor as_dtype(const Tensor& t, DType dtype) {
+  return t.dtype() == dtype ? t : t.detach().to(dtype);
+}
 
 }  // namespace
 

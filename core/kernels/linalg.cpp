@@ -23,8 +23,10 @@ void gemm(const T* a, const T* b, T* out, int64_t n, int64_t k, int64_t m) {
 }
 
 void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
-  EMBER_CHECK(a.dtype() == b.dtype(), op, ": expected both operands to have the same dtype, but "
-              "got ", a.dtype(), " and ", b.dtype());
+  EMBER_CHECK(a.dtype() == b.dtype(), op,
+              ": expected both operands to have the same dtype, but "
+              "got ",
+              a.dtype(), " and ", b.dtype());
 }
 
 }  // namespace

@@ -21,8 +21,8 @@ inline constexpr int64_t kParallelGrain = 32768;
 
 template <size_t N>
 struct LoopPlan {
-  Shape sizes;                           // outer..inner
-  std::array<Shape, N> strides;          // per operand, same order
+  Shape sizes;                   // outer..inner
+  std::array<Shape, N> strides;  // per operand, same order
   int64_t numel = 1;
 };
 
@@ -44,8 +44,7 @@ LoopPlan<N> make_plan(const Shape& shape, const std::array<Shape, N>& strides) {
     if (!plan.sizes.empty()) {
       // Merge d into the previous (outer) dim when every operand is linear across both.
       bool ok = true;
-      for (size_t i = 0; i < N; ++i)
-        ok = ok && plan.strides[i].back() == strides[i][d] * shape[d];
+      for (size_t i = 0; i < N; ++i) ok = ok && plan.strides[i].back() == strides[i][d] * shape[d];
       if (ok) {
         plan.sizes.back() *= shape[d];
         for (size_t i = 0; i < N; ++i) plan.strides[i].back() = strides[i][d];

@@ -35,8 +35,10 @@ Shape reduced_shape(const Shape& sizes, const Shape& dims, bool keepdim) {
   Shape out;
   for (int64_t d = 0; d < static_cast<int64_t>(sizes.size()); ++d) {
     const bool reduced = std::find(dims.begin(), dims.end(), d) != dims.end();
-    if (!reduced) out.push_back(sizes[d]);
-    else if (keepdim) out.push_back(1);
+    if (!reduced)
+      out.push_back(sizes[d]);
+    else if (keepdim)
+      out.push_back(1);
   }
   return out;
 }
@@ -111,7 +113,8 @@ Tensor reduce(ReduceOp op, const Tensor& x, const Shape& dims_in, bool keepdim, 
   const bool needs_float = op == ReduceOp::Mean || op == ReduceOp::Var;
   EMBER_CHECK(!needs_float || is_floating(x.dtype()),
               "mean(): could not infer output dtype. Input dtype must be either a floating point "
-              "or complex dtype. Got: ", x.dtype());
+              "or complex dtype. Got: ",
+              x.dtype());
 
   Shape perm;
   int64_t M = 1, R = 1;
@@ -127,7 +130,8 @@ Tensor reduce(ReduceOp op, const Tensor& x, const Shape& dims_in, bool keepdim, 
   const bool selects = op == ReduceOp::Max || op == ReduceOp::Min || is_arg;
   EMBER_CHECK(!(selects && R == 0 && M > 0), op_name(op),
               "(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
-              "reduction dim with the 'dim' argument (input shape ", shape_str(x.sizes()), ")");
+              "reduction dim with the 'dim' argument (input shape ",
+              shape_str(x.sizes()), ")");
 
   const Tensor src = x.detach().permute(perm).contiguous();
   const DType out_dtype = is_arg ? kInt64 : x.dtype();
@@ -136,8 +140,12 @@ Tensor reduce(ReduceOp op, const Tensor& x, const Shape& dims_in, bool keepdim, 
     using T = decltype(tag);
     const T* p = src.data_ptr<T>();
     auto store = [&](int64_t m, double v) {
-      if (out_dtype == kInt64) out.data_ptr<int64_t>()[m] = static_cast<int64_t>(v);
-      else detail::dispatch(out_dtype, [&](auto o) { out.data_ptr<decltype(o)>()[m] = static_cast<decltype(o)>(v); });
+      if (out_dtype == kInt64)
+        out.data_ptr<int64_t>()[m] = static_cast<int64_t>(v);
+      else
+        detail::dispatch(out_dtype, [&](auto o) {
+          out.data_ptr<decltype(o)>()[m] = static_cast<decltype(o)>(v);
+        });
     };
     // Int64 sums stay exact (no trip through double).
     if constexpr (std::is_integral_v<T>) {
@@ -197,8 +205,10 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   dim = wrap_dim(dim, x.dim());
   EMBER_CHECK(index.dtype() == kInt64, "gather(): Expected dtype int64 for index, got ",
               index.dtype());
-  EMBER_CHECK(index.dim() == x.dim(), "Index tensor must have the same number of dimensions as "
-              "input tensor (index ", shape_str(index.sizes()), ", input ", shape_str(x.sizes()), ")");
+  EMBER_CHECK(index.dim() == x.dim(),
+              "Index tensor must have the same number of dimensions as "
+              "input tensor (index ",
+              shape_str(index.sizes()), ", input ", shape_str(x.sizes()), ")");
   const Tensor src = x.detach().contiguous();
   Tensor out = detail::new_tensor(index.sizes(), x.dtype());
   detail::dispatch(x.dtype(), [&](auto tag) {

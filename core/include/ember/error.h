@@ -23,7 +23,7 @@ std::string concat(const Args&... args) {
 }  // namespace ember
 
 // EMBER_CHECK(cond, parts...): throws ember::Error with the streamed parts when cond is false.
-#define EMBER_CHECK(cond, ...)                                         \
-  do {                                                                 \
+#define EMBER_CHECK(cond, ...)                                               \
+  do {                                                                       \
     if (!(cond)) throw ::ember::Error(::ember::detail::concat(__VA_ARGS__)); \
   } while (0)

@@ -181,7 +181,7 @@ struct TensorImpl {
   bool requires_grad = false;
   Tensor grad;
   std::shared_ptr<autograd::Node> grad_fn;
-  uint32_t output_nr = 0;  // which output of grad_fn this is
+  uint32_t output_nr = 0;                          // which output of grad_fn this is
   std::weak_ptr<autograd::Node> grad_accumulator;  // leaves: the node that accumulates into grad
 
   void* data() { return static_cast<char*>(storage->data()) + offset * element_size(dtype); }
@@ -226,7 +226,7 @@ Tensor arange(double start, double end, double step = 1.0, DType dtype = kFloat3
 Tensor rand(Shape shape, DType dtype = kFloat32);   // U[0, 1)
 Tensor randn(Shape shape, DType dtype = kFloat32);  // N(0, 1)
 Tensor randint(int64_t low, int64_t high, Shape shape, DType dtype = kInt64);
-Tensor randperm(int64_t n);                          // Int64
+Tensor randperm(int64_t n);  // Int64
 void manual_seed(uint64_t seed);
 
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);

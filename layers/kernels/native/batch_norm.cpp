@@ -1,0 +1,253 @@
+// Native batch norm (float32/float64): statistics per channel of x [N, C, *].
+// Two layouts: planar (NCHW: each channel is N runs of S contiguous values) and interleaved
+// (channels-last or [N, C]: rows of C contiguous values). Every pass is either a per-channel
+// reduction or the multiply-add out = p·k1[c] + q·k2[c] + k3[c] (ATen's folding of the formulas),
+// so forward is two passes over x and backward two over (dy, x).
+#include <omp.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/dispatch.h"
+#include "layers/kernels/norm_kernels.h"
+
+namespace ember::nn::kernels::native {
+
+namespace {
+
+struct ChannelView {
+  int64_t N = 0, C = 0, S = 1;
+  bool interleaved = false;  // rows of C (channels-last / 2-D input) instead of planes of S
+  int64_t M() const { return N * S; }
+};
+
+// Makes x a layout the loops understand: NCHW-contiguous, or channels-last / [N, C].
+Tensor canonical(const Tensor& x, ChannelView& v) {
+  v.N = x.size(0);
+  v.C = x.size(1);
+  v.S = 1;
+  for (int64_t d = 2; d < x.dim(); ++d) v.S *= x.size(d);
+  if (x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(MemoryFormat::ChannelsLast)) {
+    v.interleaved = true;
+    return x;
+  }
+  Tensor c = x.contiguous();
+  v.interleaved = v.S == 1;
+  return c;
+}
+
+// Per-channel sums in double: s1[c] = Σ f1(p, q), s2[c] = Σ f2(p, q) over the channel.
+// `shift[c]` is subtracted from p first (shifted sums keep the variance exact far from zero).
+template <class T, class F>
+void channel_sums(const ChannelView& v, const T* p, const T* q, const double* shift, F f,
+                  std::vector<double>& s1, std::vector<double>& s2) {
+  const int64_t C = v.C, S = v.S, N = v.N;
+  s1.assign(C, 0.0);
+  s2.assign(C, 0.0);
+  const bool parallel = v.M() * C > 32768;
+  if (!v.interleaved) {
+#pragma omp parallel for if (parallel) schedule(static)
+    for (int64_t c = 0; c < C; ++c) {
+      double a = 0, b = 0;
+      const double k = shift[c];
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t base = (n * C + c) * S;
+        for (int64_t s = 0; s < S; ++s) {
+          const double d = static_cast<double>(p[base + s]) - k;
+          f(d, q ? static_cast<double>(q[base + s]) : 0.0, a, b);
+        }
+      }
+      s1[c] = a;
+      s2[c] = b;
+    }
+    return;
+  }
+  const int64_t rows = v.M();
+  const int threads = parallel ? omp_get_max_threads() : 1;
+  std::vector<double> part1(threads * C, 0.0), part2(threads * C, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    double* a = part1.data() + t * C;
+    double* b = part2.data() + t * C;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* pr = p + r * C;
+      const T* qr = q ? q + r * C : nullptr;
+      for (int64_t c = 0; c < C; ++c)
+        f(static_cast<double>(pr[c]) - shift[c], qr ? static_cast<double>(qr[c]) : 0.0, a[c], b[c]);
+    }
+  }
+  for (int t = 0; t < threads; ++t)
+    for (int64_t c = 0; c < C; ++c) {
+      s1[c] += part1[t * C + c];
+      s2[c] += part2[t * C + c];
+    }
+}
+
+// out = p·k1[c] + q·k2[c] + k3[c] (q may be null).
+template <class T>
+void channel_affine(const ChannelView& v, const T* p, const T* q, const std::vector<T>& k1,
+                    const std::vector<T>& k2, const std::vector<T>& k3, T* out) {
+  const int64_t C = v.C, S = v.S;
+  const bool parallel = v.M() * C > 32768;
+  if (!v.interleaved) {
+#pragma omp parallel for if (parallel) schedule(static)
+    for (int64_t nc = 0; nc < v.N * C; ++nc) {
+      const int64_t c = nc % C, base = nc * S;
+      const T a = k1[c], b = k2[c], k = k3[c];
+      if (q) {
+        for (int64_t s = 0; s < S; ++s) out[base + s] = p[base + s] * a + q[base + s] * b + k;
+      } else {
+        for (int64_t s = 0; s < S; ++s) out[base + s] = p[base + s] * a + k;
+      }
+    }
+    return;
+  }
+#pragma omp parallel for if (parallel) schedule(static)
+  for (int64_t r = 0; r < v.M(); ++r) {
+    const int64_t base = r * C;
+    if (q) {
+      for (int64_t c = 0; c < C; ++c)
+        out[base + c] = p[base + c] * k1[c] + q[base + c] * k2[c] + k3[c];
+    } else {
+      for (int64_t c = 0; c < C; ++c) out[base + c] = p[base + c] * k1[c] + k3[c];
+    }
+  }
+}
+
+template <class T>
+std::vector<double> values_or(const Tensor& t, int64_t n, double fallback) {
+  return t.defined() ? t.to_vector<double>() : std::vector<double>(n, fallback);
+}
+
+template <class T>
+Tensor to_tensor(const std::vector<double>& v) {
+  return tensor(v, {static_cast<int64_t>(v.size())}, dtype_of<T>::value);
+}
+
+template <class T>
+BatchNormForward train_impl(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
+                            double eps) {
+  ChannelView v;
+  const Tensor x = canonical(x_in, v);
+  const T* px = x.data_ptr<T>();
+  const int64_t C = v.C;
+  const double M = static_cast<double>(v.M());
+  // Shift each channel by its first value: Σ(x−K) and Σ(x−K)² stay small, so the one-pass
+  // variance is exact even for data like 10000 + small noise.
+  std::vector<double> shift(C);
+  for (int64_t c = 0; c < C; ++c)
+    shift[c] = static_cast<double>(v.interleaved ? px[c] : px[c * v.S]);
+  std::vector<double> s1, s2;
+  channel_sums<T>(
+      v, px, nullptr, shift.data(),
+      [](double d, double, double& a, double& b) {
+        a += d;
+        b += d * d;
+      },
+      s1, s2);
+  std::vector<double> mean(C), var(C), rstd(C);
+  for (int64_t c = 0; c < C; ++c) {
+    const double dm = s1[c] / M;
+    mean[c] = shift[c] + dm;
+    var[c] = std::max(0.0, s2[c] / M - dm * dm);
+    rstd[c] = 1.0 / std::sqrt(var[c] + eps);
+  }
+  BatchNormForward out;
+  out.mean = to_tensor<T>(mean);
+  out.rstd = to_tensor<T>(rstd);
+  out.var = to_tensor<T>(var);
+  out.y = batch_norm_apply(x, weight, bias, out.mean, out.rstd);
+  return out;
+}
+
+template <class T>
+Tensor apply_impl(const Tensor& x_in, const Tensor& weight, const Tensor& bias, const Tensor& mean,
+                  const Tensor& rstd) {
+  ChannelView v;
+  const Tensor x = canonical(x_in, v);
+  const int64_t C = v.C;
+  const auto g = values_or<T>(weight, C, 1.0), b = values_or<T>(bias, C, 0.0);
+  const auto mu = mean.to_vector<double>(), rs = rstd.to_vector<double>();
+  std::vector<T> k1(C), k3(C);
+  for (int64_t c = 0; c < C; ++c) {
+    const double a = rs[c] * g[c];  // alpha = rstd·γ, beta = β − μ·alpha
+    k1[c] = static_cast<T>(a);
+    k3[c] = static_cast<T>(b[c] - mu[c] * a);
+  }
+  Tensor y = empty_like(x);
+  channel_affine<T>(v, x.data_ptr<T>(), nullptr, k1, k1, k3, y.data_ptr<T>());
+  return y;
+}
+
+template <class T>
+NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& weight,
+                        const Tensor& mean, const Tensor& rstd, bool training, NeedGrads needs) {
+  ChannelView v;
+  const Tensor x = canonical(x_in, v);
+  // dy must share x's layout for the loops.
+  const Tensor dy = v.interleaved && x.dim() == 4 ? dy_in.contiguous(MemoryFormat::ChannelsLast)
+                                                  : dy_in.contiguous();
+  const int64_t C = v.C;
+  const double M = static_cast<double>(v.M());
+  const auto mu = mean.to_vector<double>(), rs = rstd.to_vector<double>();
+  const auto g = values_or<T>(weight, C, 1.0);
+  std::vector<double> sum_dy, sum_dy_xmu;
+  // sum_dy = Σ dy, sum_dy_xmu = Σ dy·(x − μ)
+  channel_sums<T>(
+      v, x.data_ptr<T>(), dy.data_ptr<T>(), mu.data(),
+      [](double xmu, double d, double& a, double& b) {
+        a += d;
+        b += d * xmu;
+      },
+      sum_dy, sum_dy_xmu);
+  NormGrads out;
+  if (needs[0]) {
+    std::vector<T> k1(C), k2(C), k3(C);
+    for (int64_t c = 0; c < C; ++c) {
+      const double a = g[c] * rs[c];
+      double kx = 0, k = 0;
+      if (training) {  // dx = a·(dy − Σdy/M − (x−μ)·rstd²·Σdy(x−μ)/M)
+        kx = -a * rs[c] * rs[c] * sum_dy_xmu[c] / M;
+        k = -a * sum_dy[c] / M - kx * mu[c];
+      }
+      k1[c] = static_cast<T>(a);
+      k2[c] = static_cast<T>(kx);
+      k3[c] = static_cast<T>(k);
+    }
+    out.dx = empty_like(x);
+    channel_affine<T>(v, dy.data_ptr<T>(), x.data_ptr<T>(), k1, k2, k3, out.dx.data_ptr<T>());
+  }
+  if (needs[1]) {
+    std::vector<double> dw(C);
+    for (int64_t c = 0; c < C; ++c) dw[c] = sum_dy_xmu[c] * rs[c];
+    out.dweight = to_tensor<T>(dw);
+  }
+  if (needs[2]) out.dbias = to_tensor<T>(sum_dy);
+  return out;
+}
+
+}  // namespace
+
+BatchNormForward batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                  double eps) {
+  return detail::dispatch_floating(
+      x.dtype(), [&](auto tag) { return train_impl<decltype(tag)>(x, weight, bias, eps); });
+}
+
+Tensor batch_norm_apply(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                        const Tensor& mean, const Tensor& rstd) {
+  return detail::dispatch_floating(
+      x.dtype(), [&](auto tag) { return apply_impl<decltype(tag)>(x, weight, bias, mean, rstd); });
+}
+
+NormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
+                              const Tensor& mean, const Tensor& rstd, bool training,
+                              NeedGrads needs, double /*eps*/) {
+  return detail::dispatch_floating(x.dtype(), [&](auto tag) {
+    return backward_impl<decltype(tag)>(dy, x, weight, mean, rstd, training, needs);
+  });
+}
+
+}  // namespace ember::nn::kernels::native

@@ -1,0 +1,166 @@
+// Native row norms (LayerNorm, GroupNorm, InstanceNorm, RMSNorm) for float32/float64, after
+// llm.c's layernorm forward/backward and ATen's folded formulas: x is [R, D] contiguous rows,
+// statistics per row (two-pass, in double), the affine parameter of element (r, j) is
+// weight[(r % G)·(D/S) + j/S].
+#include <omp.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/dispatch.h"
+#include "layers/kernels/norm_kernels.h"
+
+namespace ember::nn::kernels::native {
+
+namespace {
+
+template <class T>
+std::vector<double> values_or(const Tensor& t, int64_t n, double fallback) {
+  return t.defined() ? t.to_vector<double>() : std::vector<double>(n, fallback);
+}
+
+struct Geometry {
+  int64_t R, D, G, S, Cg;  // Cg: affine entries per group (D / S)
+  explicit Geometry(const RowLayout& l)
+      : R(l.rows), D(l.row_size), G(l.groups), S(l.spatial), Cg(l.row_size / l.spatial) {}
+  int64_t first_param(int64_t r) const { return (r % G) * Cg; }
+  bool parallel() const { return R > 1 && R * D > 32768; }
+};
+
+template <class T>
+RowNormForward forward_impl(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
+                            const RowLayout& layout, double eps, bool centered) {
+  const Geometry g(layout);
+  const Tensor x = x_in.contiguous();
+  const int64_t W = g.G * g.Cg;
+  const auto gamma = values_or<T>(weight, W, 1.0), beta = values_or<T>(bias, W, 0.0);
+  RowNormForward out;
+  out.y = empty(x.sizes(), x.dtype());
+  out.mean = empty({g.R}, x.dtype());
+  out.rstd = empty({g.R}, x.dtype());
+  const T* px = x.data_ptr<T>();
+  T* py = out.y.data_ptr<T>();
+  T* pm = out.mean.data_ptr<T>();
+  T* pr = out.rstd.data_ptr<T>();
+#pragma omp parallel for if (g.parallel()) schedule(static)
+  for (int64_t r = 0; r < g.R; ++r) {
+    const T* row = px + r * g.D;
+    double mean = 0;
+    if (centered) {
+      for (int64_t j = 0; j < g.D; ++j) mean += row[j];
+      mean /= static_cast<double>(g.D);
+    }
+    double m2 = 0;  // second pass around the mean: exact for rows far from zero
+    for (int64_t j = 0; j < g.D; ++j) {
+      const double d = row[j] - mean;
+      m2 += d * d;
+    }
+    const double rstd = 1.0 / std::sqrt(m2 / static_cast<double>(g.D) + eps);
+    pm[r] = static_cast<T>(mean);
+    pr[r] = static_cast<T>(rstd);
+    T* yr = py + r * g.D;
+    const int64_t p0 = g.first_param(r);
+    for (int64_t c = 0; c < g.Cg; ++c) {
+      const double a = rstd * gamma[p0 + c];  // y = x·a + b
+      const T ta = static_cast<T>(a), tb = static_cast<T>(beta[p0 + c] - mean * a);
+      const T* xs = row + c * g.S;
+      T* ys = yr + c * g.S;
+      for (int64_t s = 0; s < g.S; ++s) ys[s] = xs[s] * ta + tb;
+    }
+  }
+  return out;
+}
+
+template <class T>
+NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& weight,
+                        const Tensor& mean_t, const Tensor& rstd_t, const RowLayout& layout,
+                        bool centered, NeedGrads needs) {
+  const Geometry g(layout);
+  const Tensor x = x_in.contiguous(), dy = dy_in.contiguous();
+  const int64_t W = g.G * g.Cg;
+  const auto gamma = values_or<T>(weight, W, 1.0);
+  const T* px = x.data_ptr<T>();
+  const T* pdy = dy.data_ptr<T>();
+  const Tensor mean_c = mean_t.contiguous(), rstd_c = rstd_t.contiguous();
+  const T* pm = mean_c.data_ptr<T>();
+  const T* pr = rstd_c.data_ptr<T>();
+  NormGrads out;
+  if (needs[0]) out.dx = empty(x.sizes(), x.dtype());
+  T* pdx = needs[0] ? out.dx.data_ptr<T>() : nullptr;
+  const bool param_grads = needs[1] || needs[2];
+  const int threads = g.parallel() ? omp_get_max_threads() : 1;
+  // Per-thread partial sums of dγ and dβ, merged once at the end.
+  std::vector<double> dgamma(param_grads ? threads * W : 0, 0.0), dbeta(dgamma.size(), 0.0);
+  const double inv_d = 1.0 / static_cast<double>(g.D);
+
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < g.R; ++r) {
+      const T* xr = px + r * g.D;
+      const T* dyr = pdy + r * g.D;
+      const double mean = pm[r], rstd = pr[r];
+      const int64_t p0 = g.first_param(r);
+      double ds = 0, db = 0;  // Σ dy·γ·x and Σ dy·γ over the row
+      for (int64_t c = 0; c < g.Cg; ++c) {
+        const double gc = gamma[p0 + c];
+        double sdx = 0, sd = 0;
+        for (int64_t s = 0; s < g.S; ++s) {
+          const int64_t j = c * g.S + s;
+          sdx += static_cast<double>(dyr[j]) * xr[j];
+          sd += dyr[j];
+        }
+        ds += gc * sdx;
+        db += gc * sd;
+        if (param_grads) {  // dγ = Σ dy·(x−μ)·rstd, dβ = Σ dy
+          dgamma[t * W + p0 + c] += (sdx - mean * sd) * rstd;
+          dbeta[t * W + p0 + c] += sd;
+        }
+      }
+      if (!pdx) continue;
+      // dx = rstd·γ·dy + b·x + c, with b, c from the two row reductions (ATen's folding).
+      const double b = (db * mean - ds) * rstd * rstd * rstd * inv_d;
+      const double k = centered ? -b * mean - db * rstd * inv_d : 0.0;
+      T* dxr = pdx + r * g.D;
+      for (int64_t c = 0; c < g.Cg; ++c) {
+        const T a = static_cast<T>(rstd * gamma[p0 + c]), tb = static_cast<T>(b),
+                tk = static_cast<T>(k);
+        for (int64_t s = 0; s < g.S; ++s) {
+          const int64_t j = c * g.S + s;
+          dxr[j] = dyr[j] * a + xr[j] * tb + tk;
+        }
+      }
+    }
+  }
+  if (param_grads) {
+    std::vector<double> dw(W, 0.0), dbias(W, 0.0);
+    for (int t = 0; t < threads; ++t)
+      for (int64_t i = 0; i < W; ++i) {
+        dw[i] += dgamma[t * W + i];
+        dbias[i] += dbeta[t * W + i];
+      }
+    if (needs[1]) out.dweight = tensor(dw, {W}, x.dtype());
+    if (needs[2]) out.dbias = tensor(dbias, {W}, x.dtype());
+  }
+  return out;
+}
+
+}  // namespace
+
+RowNormForward row_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                const RowLayout& layout, double eps, bool centered) {
+  return detail::dispatch_floating(x.dtype(), [&](auto tag) {
+    return forward_impl<decltype(tag)>(x, weight, bias, layout, eps, centered);
+  });
+}
+
+NormGrads row_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
+                            const Tensor& mean, const Tensor& rstd, const RowLayout& layout,
+                            bool centered, NeedGrads needs, double /*eps*/) {
+  return detail::dispatch_floating(x.dtype(), [&](auto tag) {
+    return backward_impl<decltype(tag)>(dy, x, weight, mean, rstd, layout, centered, needs);
+  });
+}
+
+}  // namespace ember::nn::kernels::native
