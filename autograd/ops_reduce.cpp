@@ -64,7 +64,7 @@ Tensor Tensor::var(Shape dims_in, bool unbiased, bool keepdim) const {
     return Grads{restore_dims(g, dims, keepdim) * centered * (2.0 / denom)};
   });
 }
-Tensor Tensor::var(bool unbiased) const { return var({}, unbiased, false); }
+Tensor Tensor::var() const { return var(Shape{}, true, false); }
 
 Tensor Tensor::std(Shape dims_in, bool unbiased, bool keepdim) const {
   const Shape dims = kernels::normalize_dims(dims_in, dim());
@@ -82,7 +82,7 @@ Tensor Tensor::std(Shape dims_in, bool unbiased, bool keepdim) const {
     return Grads{restore_dims(g, dims, keepdim) * centered / (s * denom)};
   });
 }
-Tensor Tensor::std(bool unbiased) const { return std({}, unbiased, false); }
+Tensor Tensor::std() const { return std(Shape{}, true, false); }
 
 namespace {
 

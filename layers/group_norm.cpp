@@ -23,7 +23,7 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
                 " of shape ", shape_str(t->sizes()), " and input of shape ", shape_str(x.sizes()));
   detail::check_same_dtype(x, {{"weight", &weight}, {"bias", &bias}});
   kernels::RowLayout layout;
-  layout.spatial = x.numel() / std::max<int64_t>(N * C, 1);
+  for (int64_t d = 2; d < x.dim(); ++d) layout.spatial *= x.size(d);
   layout.groups = num_groups;
   layout.rows = N * num_groups;
   layout.row_size = (C / num_groups) * layout.spatial;

@@ -156,8 +156,11 @@ TEST(Tensor, ReductionsOverDims) {
   EXPECT_EQ(values(x.sum({0, 2})), (std::vector<double>{60, 92, 124}));
   EXPECT_EQ(x.sum({1}, true).sizes(), (Shape{2, 1, 4}));
   EXPECT_EQ(values(x.mean({-1})), (std::vector<double>{1.5, 5.5, 9.5, 13.5, 17.5, 21.5}));
+  // {0} must select dim 0 (not convert to a bool argument).
+  EXPECT_EQ(x.var({0}).sizes(), (Shape{3, 4}));
+  EXPECT_EQ(x.std({0}).sizes(), (Shape{3, 4}));
   EXPECT_DOUBLE_EQ(tensor({1, 2, 3, 4}, {4}, kFloat64).var().item<double>(), 5.0 / 3.0);
-  EXPECT_DOUBLE_EQ(tensor({1, 2, 3, 4}, {4}, kFloat64).var(false).item<double>(), 1.25);
+  EXPECT_DOUBLE_EQ(tensor({1, 2, 3, 4}, {4}, kFloat64).var({}, false).item<double>(), 1.25);
   EXPECT_EQ(values(x.max(2)), (std::vector<double>{3, 7, 11, 15, 19, 23}));
   EXPECT_EQ(values(x.min(0)), values(x.select(0, 0)));
   EXPECT_EQ(x.argmax().item<int64_t>(), 23);
@@ -175,7 +178,7 @@ TEST(Tensor, StableVarianceFarFromZero) {
   std::vector<float> v;
   for (int k = 0; k < 8; ++k) v.push_back(10000.0f + 0.25f * k);
   Tensor x = tensor(v, {8});
-  EXPECT_NEAR(x.var(false).item<double>(), 0.328125, 1e-6);
+  EXPECT_NEAR(x.var({}, false).item<double>(), 0.328125, 1e-6);
 }
 
 TEST(Tensor, MatmulShapes) {

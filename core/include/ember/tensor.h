@@ -123,9 +123,10 @@ class Tensor {
   Tensor sum(Shape dims, bool keepdim = false) const;
   Tensor mean() const;
   Tensor mean(Shape dims, bool keepdim = false) const;
-  Tensor var(bool unbiased = true) const;
+  // Over all dims, unbiased. (No var(bool) overload: x.var({0}) must mean dim 0, not false.)
+  Tensor var() const;
   Tensor var(Shape dims, bool unbiased = true, bool keepdim = false) const;
-  Tensor std(bool unbiased = true) const;
+  Tensor std() const;
   Tensor std(Shape dims, bool unbiased = true, bool keepdim = false) const;
   Tensor max() const;
   Tensor max(int64_t dim, bool keepdim = false) const;

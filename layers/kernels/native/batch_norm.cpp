@@ -1,8 +1,8 @@
 // Native batch norm (float32/float64): statistics per channel of x [N, C, *].
 // Two layouts: planar (NCHW: each channel is N runs of S contiguous values) and interleaved
 // (channels-last or [N, C]: rows of C contiguous values). Every pass is either a per-channel
-// reduction or the multiply-add out = p·k1[c] + q·k2[c] + k3[c] (ATen's folding of the formulas),
-// so forward is two passes over x and backward two over (dy, x).
+// reduction or the multiply-add out = (x − μ)·k_x[c] + dy·k_dy[c] + k[c] (ATen's folding of the
+// formulas), so forward is two passes over x and backward two over (dy, x).
 #include <omp.h>
 
 #include <cmath>
@@ -85,33 +85,59 @@ void channel_sums(const ChannelView& v, const T* p, const T* q, const double* sh
     }
 }
 
-// out = p·k1[c] + q·k2[c] + k3[c] (q may be null).
+// Per-channel coefficients of the one multiply-add pass. The mean is split into a T-precision
+// head and tail so x − μ stays accurate when |μ| ≫ σ (10000 + small noise): folding μ into the
+// constant (ATen's β − μ·α) would cost one ulp of |μ|·α per element.
 template <class T>
-void channel_affine(const ChannelView& v, const T* p, const T* q, const std::vector<T>& k1,
-                    const std::vector<T>& k2, const std::vector<T>& k3, T* out) {
+struct ChannelCoefficients {
+  std::vector<T> mean_hi, mean_lo;  // μ ≈ mean_hi + mean_lo
+  std::vector<T> k_x, k_dy, k;      // out = (x − μ)·k_x + dy·k_dy + k
+  explicit ChannelCoefficients(const std::vector<double>& mean)
+      : mean_hi(mean.size()), mean_lo(mean.size()), k_x(mean.size()), k_dy(mean.size()),
+        k(mean.size()) {
+    for (size_t c = 0; c < mean.size(); ++c) {
+      mean_hi[c] = static_cast<T>(mean[c]);
+      mean_lo[c] = static_cast<T>(mean[c] - static_cast<double>(mean_hi[c]));
+    }
+  }
+};
+
+// out = (x − μ)·k_x + dy·k_dy + k per channel (dy may be null).
+template <class T>
+void channel_affine(const ChannelView& v, const T* x, const T* dy, const ChannelCoefficients<T>& co,
+                    T* out) {
   const int64_t C = v.C, S = v.S;
   const bool parallel = v.M() * C > 32768;
   if (!v.interleaved) {
 #pragma omp parallel for if (parallel) schedule(static)
     for (int64_t nc = 0; nc < v.N * C; ++nc) {
       const int64_t c = nc % C, base = nc * S;
-      const T a = k1[c], b = k2[c], k = k3[c];
-      if (q) {
-        for (int64_t s = 0; s < S; ++s) out[base + s] = p[base + s] * a + q[base + s] * b + k;
+      const T hi = co.mean_hi[c], lo = co.mean_lo[c], a = co.k_x[c], b = co.k_dy[c], k = co.k[c];
+      const T* xs = x + base;
+      T* o = out + base;
+      if (dy) {
+        const T* ds = dy + base;
+        for (int64_t s = 0; s < S; ++s) o[s] = ((xs[s] - hi) - lo) * a + ds[s] * b + k;
       } else {
-        for (int64_t s = 0; s < S; ++s) out[base + s] = p[base + s] * a + k;
+        for (int64_t s = 0; s < S; ++s) o[s] = ((xs[s] - hi) - lo) * a + k;
       }
     }
     return;
   }
+  const T* hi = co.mean_hi.data();
+  const T* lo = co.mean_lo.data();
+  const T* a = co.k_x.data();
+  const T* b = co.k_dy.data();
+  const T* k = co.k.data();
 #pragma omp parallel for if (parallel) schedule(static)
   for (int64_t r = 0; r < v.M(); ++r) {
-    const int64_t base = r * C;
-    if (q) {
-      for (int64_t c = 0; c < C; ++c)
-        out[base + c] = p[base + c] * k1[c] + q[base + c] * k2[c] + k3[c];
+    const T* xs = x + r * C;
+    T* o = out + r * C;
+    if (dy) {
+      const T* ds = dy + r * C;
+      for (int64_t c = 0; c < C; ++c) o[c] = ((xs[c] - hi[c]) - lo[c]) * a[c] + ds[c] * b[c] + k[c];
     } else {
-      for (int64_t c = 0; c < C; ++c) out[base + c] = p[base + c] * k1[c] + k3[c];
+      for (int64_t c = 0; c < C; ++c) o[c] = ((xs[c] - hi[c]) - lo[c]) * a[c] + k[c];
     }
   }
 }
@@ -151,7 +177,7 @@ BatchNormForward train_impl(const Tensor& x_in, const Tensor& weight, const Tens
   for (int64_t c = 0; c < C; ++c) {
     const double dm = s1[c] / M;
     mean[c] = shift[c] + dm;
-    var[c] = std::max(0.0, s2[c] / M - dm * dm);
+    var[c] = std::max(s2[c] / M - dm * dm, 0.0);  // this order keeps NaN
     rstd[c] = 1.0 / std::sqrt(var[c] + eps);
   }
   BatchNormForward out;
@@ -169,15 +195,14 @@ Tensor apply_impl(const Tensor& x_in, const Tensor& weight, const Tensor& bias, 
   const Tensor x = canonical(x_in, v);
   const int64_t C = v.C;
   const auto g = values_or<T>(weight, C, 1.0), b = values_or<T>(bias, C, 0.0);
-  const auto mu = mean.to_vector<double>(), rs = rstd.to_vector<double>();
-  std::vector<T> k1(C), k3(C);
-  for (int64_t c = 0; c < C; ++c) {
-    const double a = rs[c] * g[c];  // alpha = rstd·γ, beta = β − μ·alpha
-    k1[c] = static_cast<T>(a);
-    k3[c] = static_cast<T>(b[c] - mu[c] * a);
+  const auto rs = rstd.to_vector<double>();
+  ChannelCoefficients<T> co(mean.to_vector<double>());
+  for (int64_t c = 0; c < C; ++c) {  // y = (x − μ)·rstd·γ + β
+    co.k_x[c] = static_cast<T>(rs[c] * g[c]);
+    co.k[c] = static_cast<T>(b[c]);
   }
   Tensor y = empty_like(x);
-  channel_affine<T>(v, x.data_ptr<T>(), nullptr, k1, k1, k3, y.data_ptr<T>());
+  channel_affine<T>(v, x.data_ptr<T>(), nullptr, co, y.data_ptr<T>());
   return y;
 }
 
@@ -204,20 +229,16 @@ NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& w
       sum_dy, sum_dy_xmu);
   NormGrads out;
   if (needs[0]) {
-    std::vector<T> k1(C), k2(C), k3(C);
+    ChannelCoefficients<T> co(mu);
     for (int64_t c = 0; c < C; ++c) {
+      // dx = a·(dy − Σdy/M − (x−μ)·rstd²·Σdy(x−μ)/M), a = γ·rstd; eval: dx = a·dy
       const double a = g[c] * rs[c];
-      double kx = 0, k = 0;
-      if (training) {  // dx = a·(dy − Σdy/M − (x−μ)·rstd²·Σdy(x−μ)/M)
-        kx = -a * rs[c] * rs[c] * sum_dy_xmu[c] / M;
-        k = -a * sum_dy[c] / M - kx * mu[c];
-      }
-      k1[c] = static_cast<T>(a);
-      k2[c] = static_cast<T>(kx);
-      k3[c] = static_cast<T>(k);
+      co.k_dy[c] = static_cast<T>(a);
+      co.k_x[c] = training ? static_cast<T>(-a * rs[c] * rs[c] * sum_dy_xmu[c] / M) : T(0);
+      co.k[c] = training ? static_cast<T>(-a * sum_dy[c] / M) : T(0);
     }
     out.dx = empty_like(x);
-    channel_affine<T>(v, dy.data_ptr<T>(), x.data_ptr<T>(), k1, k2, k3, out.dx.data_ptr<T>());
+    channel_affine<T>(v, x.data_ptr<T>(), dy.data_ptr<T>(), co, out.dx.data_ptr<T>());
   }
   if (needs[1]) {
     std::vector<double> dw(C);

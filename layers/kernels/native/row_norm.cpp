@@ -22,9 +22,19 @@ std::vector<double> values_or(const Tensor& t, int64_t n, double fallback) {
 struct Geometry {
   int64_t R, D, G, S, Cg;  // Cg: affine entries per group (D / S)
   explicit Geometry(const RowLayout& l)
-      : R(l.rows), D(l.row_size), G(l.groups), S(l.spatial), Cg(l.row_size / l.spatial) {}
+      : R(l.rows), D(l.row_size), G(l.groups), S(l.spatial), Cg(l.spatial > 0 ? l.row_size / l.spatial : 0) {}
   int64_t first_param(int64_t r) const { return (r % G) * Cg; }
   bool parallel() const { return R > 1 && R * D > 32768; }
+};
+
+// μ as a T-precision head and tail: x − μ computed as (x − hi) − lo stays accurate when
+// |μ| ≫ σ, where folding μ into a constant would cost one ulp of |μ| per element.
+template <class T>
+struct MeanSplit {
+  T hi, lo;
+  explicit MeanSplit(double mean)
+      : hi(static_cast<T>(mean)), lo(static_cast<T>(mean - static_cast<double>(hi))) {}
+  T centered(T x) const { return (x - hi) - lo; }
 };
 
 template <class T>
@@ -60,12 +70,12 @@ RowNormForward forward_impl(const Tensor& x_in, const Tensor& weight, const Tens
     pr[r] = static_cast<T>(rstd);
     T* yr = py + r * g.D;
     const int64_t p0 = g.first_param(r);
+    const MeanSplit<T> mu(mean);
     for (int64_t c = 0; c < g.Cg; ++c) {
-      const double a = rstd * gamma[p0 + c];  // y = x·a + b
-      const T ta = static_cast<T>(a), tb = static_cast<T>(beta[p0 + c] - mean * a);
+      const T a = static_cast<T>(rstd * gamma[p0 + c]), b = static_cast<T>(beta[p0 + c]);
       const T* xs = row + c * g.S;
       T* ys = yr + c * g.S;
-      for (int64_t s = 0; s < g.S; ++s) ys[s] = xs[s] * ta + tb;
+      for (int64_t s = 0; s < g.S; ++s) ys[s] = mu.centered(xs[s]) * a + b;
     }
   }
   return out;
@@ -119,16 +129,17 @@ NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& w
         }
       }
       if (!pdx) continue;
-      // dx = rstd·γ·dy + b·x + c, with b, c from the two row reductions (ATen's folding).
+      // dx = rstd·γ·dy + b·(x − μ) + c, with b, c from the two row reductions (ATen's folding,
+      // kept around the mean so rows far from zero lose nothing).
       const double b = (db * mean - ds) * rstd * rstd * rstd * inv_d;
-      const double k = centered ? -b * mean - db * rstd * inv_d : 0.0;
+      const T tb = static_cast<T>(b), tk = static_cast<T>(centered ? -db * rstd * inv_d : 0.0);
+      const MeanSplit<T> mu(mean);
       T* dxr = pdx + r * g.D;
       for (int64_t c = 0; c < g.Cg; ++c) {
-        const T a = static_cast<T>(rstd * gamma[p0 + c]), tb = static_cast<T>(b),
-                tk = static_cast<T>(k);
+        const T a = static_cast<T>(rstd * gamma[p0 + c]);
         for (int64_t s = 0; s < g.S; ++s) {
           const int64_t j = c * g.S + s;
-          dxr[j] = dyr[j] * a + xr[j] * tb + tk;
+          dxr[j] = dyr[j] * a + mu.centered(xr[j]) * tb + tk;
         }
       }
     }

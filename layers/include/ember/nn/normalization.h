@@ -12,7 +12,7 @@ struct BatchNormOptions {
   EMBER_ARG(int64_t, num_features);
   EMBER_ARG(double, eps) = 1e-5;
   // nullopt: a cumulative moving average (momentum = 1 / num_batches_tracked).
-  EMBER_ARG(std::optional<double>, momentum) = 0.1;
+  EMBER_OPTIONAL_ARG(momentum, true, 0.1);
   EMBER_ARG(bool, affine) = true;
   EMBER_ARG(bool, track_running_stats) = true;
 };
@@ -47,7 +47,7 @@ struct RMSNormOptions {
   RMSNormOptions(Shape normalized_shape) : normalized_shape_(std::move(normalized_shape)) {}
   EMBER_ARG(Shape, normalized_shape);
   // nullopt: the machine epsilon of the input's dtype (PyTorch's default).
-  EMBER_ARG(std::optional<double>, eps);
+  EMBER_OPTIONAL_ARG(eps, false, 0.0);
   EMBER_ARG(bool, elementwise_affine) = true;
 };
 
