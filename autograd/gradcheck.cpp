@@ -87,11 +87,15 @@ GradcheckResult gradcheck(const std::function<std::vector<Tensor>(const std::vec
   for (const Tensor& x : inputs) work.push_back(x.defined() ? x.detach().clone() : x);
   std::vector<std::vector<double>> u_values;
   for (const Tensor& u : us) u_values.push_back(u.to_vector<double>());
-  auto projected = [&](size_t k, const std::vector<Tensor>& outs) {
-    const std::vector<double> y = outs[k].to_vector<double>();
-    double s = 0;
-    for (size_t e = 0; e < y.size(); ++e) s += y[e] * u_values[k][e];
-    return s;
+  // <u_k, f_k(work)> for every output, read at once: an output may alias an input's storage.
+  auto projections = [&] {
+    const std::vector<Tensor> outs = fn(work);
+    std::vector<double> out(outs.size());
+    for (size_t k = 0; k < outs.size(); ++k) {
+      const std::vector<double> y = outs[k].to_vector<double>();
+      for (size_t e = 0; e < y.size(); ++e) out[k] += y[e] * u_values[k][e];
+    }
+    return out;
   };
 
   Worst worst;
@@ -101,12 +105,12 @@ GradcheckResult gradcheck(const std::function<std::vector<Tensor>(const std::vec
     for (int64_t j = 0; j < x.numel(); ++j) {
       const double orig = p[j];
       p[j] = orig + options.eps;
-      const std::vector<Tensor> plus = fn(work);
+      const std::vector<double> plus = projections();
       p[j] = orig - options.eps;
-      const std::vector<Tensor> minus = fn(work);
+      const std::vector<double> minus = projections();
       p[j] = orig;
       for (size_t k = 0; k < outputs.size(); ++k) {
-        const double n = (projected(k, plus) - projected(k, minus)) / (2 * options.eps);
+        const double n = (plus[k] - minus[k]) / (2 * options.eps);
         const double a = analytical[k][ci][j];
         const double excess = std::abs(a - n) - (options.atol + options.rtol * std::abs(n));
         if (std::isnan(a) != std::isnan(n) || excess > worst.excess || std::isnan(excess)) {

@@ -40,6 +40,10 @@ Shape infer_shape(Shape shape, int64_t numel, const Shape& from) {
 // (the algorithm of ATen's computeStride: split/merge only dims that are linear in memory).
 bool view_strides(const Shape& sizes, const Shape& strides, const Shape& shape, Shape& out) {
   out.assign(shape.size(), 0);
+  if (sizes.empty()) {  // a scalar views as any shape of ones
+    out.assign(shape.size(), 1);
+    return true;
+  }
   const int64_t numel = detail::numel_of(sizes);
   if (numel == 0) {
     out = contiguous_strides(shape);

@@ -57,9 +57,7 @@ Tensor make_view(const Tensor& base, Shape sizes, Shape strides, int64_t offset)
 MemoryFormat result_format(const Shape& shape, std::initializer_list<const Tensor*> inputs) {
   if (shape.size() != 4) return MemoryFormat::Contiguous;
   for (const Tensor* t : inputs)
-    if (t->defined() && t->sizes() == shape &&
-        t->suggest_memory_format() == MemoryFormat::ChannelsLast)
-      return MemoryFormat::ChannelsLast;
+    if (t->defined() && t->sizes() == shape) return t->suggest_memory_format();
   return MemoryFormat::Contiguous;
 }
 

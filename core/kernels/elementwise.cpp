@@ -209,9 +209,19 @@ Tensor unary(UnaryOp op, const Tensor& x) {
   return out;
 }
 
+DType result_type(const Tensor& a, const Tensor& b) {
+  if ((a.dim() == 0) != (b.dim() == 0)) {
+    const Tensor& z = a.dim() == 0 ? a : b;
+    const Tensor& d = a.dim() == 0 ? b : a;
+    return is_floating(z.dtype()) && !is_floating(d.dtype()) ? z.dtype() : d.dtype();
+  }
+  return promote(a.dtype(), b.dtype());
+}
+
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   const Shape shape = broadcast_shapes(a.sizes(), b.sizes());
-  const DType dtype = promote(a.dtype(), b.dtype());
+  DType dtype = result_type(a, b);
+  if (op == BinaryOp::Div && dtype == kInt64) dtype = kFloat32;
   const Tensor x = as_dtype(a, dtype), y = as_dtype(b, dtype);
   Tensor out = detail::new_tensor(shape, dtype, detail::result_format(shape, {&a, &b}));
   detail::dispatch(dtype, [&](auto tag) { run_binary<decltype(tag)>(op, out, x, y); });
@@ -259,15 +269,16 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   const Shape shape = broadcast_shapes(broadcast_shapes(cond.sizes(), a.sizes()), b.sizes());
-  const DType dtype = promote(a.dtype(), b.dtype());
-  const Tensor c = as_dtype(cond, dtype).expand(shape).contiguous();
+  const DType dtype = result_type(a, b);
+  const MemoryFormat fmt = detail::result_format(shape, {&cond, &a, &b});
+  const Tensor c = as_dtype(cond, dtype).expand(shape).contiguous(fmt);
   const Tensor x = as_dtype(a, dtype).expand(shape);
-  Tensor out = detail::new_tensor(shape, dtype);
+  Tensor out = detail::new_tensor(shape, dtype, fmt);
   copy(out, b);
   detail::dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     const T* pc = c.data_ptr<T>();
-    const Tensor xs = x.contiguous();
+    const Tensor xs = x.contiguous(fmt);
     const T* px = xs.data_ptr<T>();
     T* po = out.data_ptr<T>();
     const int64_t n = out.numel();
