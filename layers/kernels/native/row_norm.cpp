@@ -22,7 +22,11 @@ std::vector<double> values_or(const Tensor& t, int64_t n, double fallback) {
 struct Geometry {
   int64_t R, D, G, S, Cg;  // Cg: affine entries per group (D / S)
   explicit Geometry(const RowLayout& l)
-      : R(l.rows), D(l.row_size), G(l.groups), S(l.spatial), Cg(l.spatial > 0 ? l.row_size / l.spatial : 0) {}
+      : R(l.rows),
+        D(l.row_size),
+        G(l.groups),
+        S(l.spatial),
+        Cg(l.spatial > 0 ? l.row_size / l.spatial : 0) {}
   int64_t first_param(int64_t r) const { return (r % G) * Cg; }
   bool parallel() const { return R > 1 && R * D > 32768; }
 };
@@ -57,10 +61,12 @@ RowNormForward forward_impl(const Tensor& x_in, const Tensor& weight, const Tens
     const T* row = px + r * g.D;
     double mean = 0;
     if (centered) {
+#pragma omp simd reduction(+ : mean)
       for (int64_t j = 0; j < g.D; ++j) mean += row[j];
       mean /= static_cast<double>(g.D);
     }
     double m2 = 0;  // second pass around the mean: exact for rows far from zero
+#pragma omp simd reduction(+ : m2)
     for (int64_t j = 0; j < g.D; ++j) {
       const double d = row[j] - mean;
       m2 += d * d;
@@ -116,6 +122,7 @@ NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& w
       for (int64_t c = 0; c < g.Cg; ++c) {
         const double gc = gamma[p0 + c];
         double sdx = 0, sd = 0;
+#pragma omp simd reduction(+ : sdx, sd)
         for (int64_t s = 0; s < g.S; ++s) {
           const int64_t j = c * g.S + s;
           sdx += static_cast<double>(dyr[j]) * xr[j];
