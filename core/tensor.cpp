@@ -7,20 +7,17 @@
 #include <cstring>
 #include <new>
 
+#include "core/allocator.h"
 #include "core/dispatch.h"
 #include "core/kernels/elementwise.h"
 #include "core/tensor_internal.h"
 
 namespace ember {
 
-Storage::Storage(size_t nbytes) : nbytes_(nbytes) {
-  // 64-byte alignment suits AVX-512 loads and oneDNN.
-  size_t rounded = (std::max<size_t>(nbytes, 1) + 63) / 64 * 64;
-  data_ = std::aligned_alloc(64, rounded);
-  if (!data_) throw std::bad_alloc();
-}
+// 64-byte alignment suits AVX-512 loads and oneDNN.
+Storage::Storage(size_t nbytes) : data_(detail::allocate(nbytes)), nbytes_(nbytes) {}
 
-Storage::~Storage() { std::free(data_); }
+Storage::~Storage() { detail::deallocate(data_, nbytes_); }
 
 namespace detail {
 
@@ -161,9 +158,15 @@ const T* Tensor::data_ptr() const {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  Tensor c = detach().contiguous().to(dtype_of<T>::value);
-  const T* p = c.data_ptr<T>();
-  return std::vector<T>(p, p + c.numel());
+  if (is_contiguous()) {  // the common case, read directly (kernels call this on parameters)
+    std::vector<T> out(numel());
+    detail::dispatch(dtype(), [&](auto tag) {
+      const auto* p = static_cast<const decltype(tag)*>(impl_->data());
+      for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<T>(p[i]);
+    });
+    return out;
+  }
+  return detach().contiguous().to_vector<T>();
 }
 
 template <class T>

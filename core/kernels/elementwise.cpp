@@ -6,6 +6,7 @@
 
 #include "core/dispatch.h"
 #include "core/kernels/loop.h"
+#include "core/parallel.h"
 #include "core/tensor_internal.h"
 
 namespace ember::kernels {
@@ -163,8 +164,7 @@ void fill(Tensor& dst, double value) {
     if (dst.is_contiguous() || dst.is_contiguous(MemoryFormat::ChannelsLast)) {
       T* p = base_ptr<T>(dst);
       const int64_t n = dst.numel();
-#pragma omp parallel for if (n > kParallelGrain)
-      for (int64_t i = 0; i < n; ++i) p[i] = v;
+      detail::parallel_for(n, n > kParallelGrain, [&](int64_t i) { p[i] = v; });
       return;
     }
     map1<T, T>(dst, dst, [v](T) { return v; });

@@ -10,6 +10,7 @@
 
 #include "core/dispatch.h"
 #include "core/kernels/loop.h"
+#include "core/parallel.h"
 #include "core/tensor_internal.h"
 
 namespace ember::kernels {
@@ -164,8 +165,8 @@ Tensor reduce(ReduceOp op, const Tensor& x, const Shape& dims_in, bool keepdim, 
         store(m, op == ReduceOp::Sum ? 0.0 : std::numeric_limits<double>::quiet_NaN());
       return;
     }
-#pragma omp parallel for if (M * R > kParallelGrain && M > 1)
-    for (int64_t m = 0; m < M; ++m) store(m, reduce_run(op, p + m * R, R, unbiased));
+    detail::parallel_for(M, M * R > kParallelGrain,
+                         [&](int64_t m) { store(m, reduce_run(op, p + m * R, R, unbiased)); });
   });
   return out;
 }

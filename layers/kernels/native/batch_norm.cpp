@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/dispatch.h"
+#include "core/parallel.h"
 #include "layers/kernels/norm_kernels.h"
 
 namespace ember::nn::kernels::native {
@@ -47,8 +48,7 @@ void channel_sums(const ChannelView& v, const T* x, const T* dy, const double* s
   s2.assign(C, 0.0);
   const bool parallel = v.M() * C > 32768;
   if (!v.interleaved) {
-#pragma omp parallel for if (parallel) schedule(static)
-    for (int64_t c = 0; c < C; ++c) {
+    detail::parallel_for(C, parallel, [&](int64_t c) {
       double a = 0, b = 0;
       const double k = shift[c];
       for (int64_t n = 0; n < N; ++n) {
@@ -74,19 +74,19 @@ void channel_sums(const ChannelView& v, const T* x, const T* dy, const double* s
       }
       s1[c] = a;
       s2[c] = b;
-    }
+    });
     return;
   }
+  // Rows of C: each thread sums its share of rows into its own per-channel partials.
   const int64_t rows = v.M();
-  const int threads = parallel ? omp_get_max_threads() : 1;
-  std::vector<double> part1(threads * C, 0.0), part2(threads * C, 0.0);
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num();
+  const int max_threads = parallel ? omp_get_max_threads() : 1;
+  std::vector<double> part1(max_threads * C, 0.0), part2(max_threads * C, 0.0);
+  detail::parallel_region(parallel, [&](int t, int threads) {
     double* a = part1.data() + t * C;
     double* b = part2.data() + t * C;
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
+    int64_t begin, end;
+    detail::static_share(rows, t, threads, begin, end);
+    for (int64_t r = begin; r < end; ++r) {
       const T* xr = x + r * C;
       if (dy) {
         const T* dr = dy + r * C;
@@ -102,8 +102,8 @@ void channel_sums(const ChannelView& v, const T* x, const T* dy, const double* s
         }
       }
     }
-  }
-  for (int t = 0; t < threads; ++t)
+  });
+  for (int t = 0; t < max_threads; ++t)
     for (int64_t c = 0; c < C; ++c) {
       s1[c] += part1[t * C + c];
       s2[c] += part2[t * C + c];
@@ -137,8 +137,7 @@ void channel_affine(const ChannelView& v, const T* x, const T* dy, const Channel
   const int64_t C = v.C, S = v.S;
   const bool parallel = v.M() * C > 32768;
   if (!v.interleaved) {
-#pragma omp parallel for if (parallel) schedule(static)
-    for (int64_t nc = 0; nc < v.N * C; ++nc) {
+    detail::parallel_for(v.N * C, parallel, [&](int64_t nc) {
       const int64_t c = nc % C, base = nc * S;
       const T hi = co.mean_hi[c], lo = co.mean_lo[c], a = co.k_x[c], b = co.k_dy[c], k = co.k[c];
       const T* xs = x + base;
@@ -149,7 +148,7 @@ void channel_affine(const ChannelView& v, const T* x, const T* dy, const Channel
       } else {
         for (int64_t s = 0; s < S; ++s) o[s] = ((xs[s] - hi) - lo) * a + k;
       }
-    }
+    });
     return;
   }
   const T* hi = co.mean_hi.data();
@@ -157,8 +156,7 @@ void channel_affine(const ChannelView& v, const T* x, const T* dy, const Channel
   const T* a = co.k_x.data();
   const T* b = co.k_dy.data();
   const T* k = co.k.data();
-#pragma omp parallel for if (parallel) schedule(static)
-  for (int64_t r = 0; r < v.M(); ++r) {
+  detail::parallel_for(v.M(), parallel, [&](int64_t r) {
     const T* xs = x + r * C;
     T* o = out + r * C;
     if (dy) {
@@ -167,7 +165,7 @@ void channel_affine(const ChannelView& v, const T* x, const T* dy, const Channel
     } else {
       for (int64_t c = 0; c < C; ++c) o[c] = ((xs[c] - hi[c]) - lo[c]) * a[c] + k[c];
     }
-  }
+  });
 }
 
 template <class T>

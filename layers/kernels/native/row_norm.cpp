@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/dispatch.h"
+#include "core/parallel.h"
 #include "layers/kernels/norm_kernels.h"
 
 namespace ember::nn::kernels::native {
@@ -56,8 +57,7 @@ RowNormForward forward_impl(const Tensor& x_in, const Tensor& weight, const Tens
   T* py = out.y.data_ptr<T>();
   T* pm = out.mean.data_ptr<T>();
   T* pr = out.rstd.data_ptr<T>();
-#pragma omp parallel for if (g.parallel()) schedule(static)
-  for (int64_t r = 0; r < g.R; ++r) {
+  detail::parallel_for(g.R, g.parallel(), [&](int64_t r) {
     const T* row = px + r * g.D;
     double mean = 0;
     if (centered) {
@@ -77,13 +77,21 @@ RowNormForward forward_impl(const Tensor& x_in, const Tensor& weight, const Tens
     T* yr = py + r * g.D;
     const int64_t p0 = g.first_param(r);
     const MeanSplit<T> mu(mean);
+    if (g.S == 1) {  // LayerNorm/RMSNorm: γ and β per element
+      const double* gr = gamma.data() + p0;
+      const double* br = beta.data() + p0;
+#pragma omp simd
+      for (int64_t j = 0; j < g.D; ++j)
+        yr[j] = mu.centered(row[j]) * static_cast<T>(rstd * gr[j]) + static_cast<T>(br[j]);
+      return;
+    }
     for (int64_t c = 0; c < g.Cg; ++c) {
       const T a = static_cast<T>(rstd * gamma[p0 + c]), b = static_cast<T>(beta[p0 + c]);
       const T* xs = row + c * g.S;
       T* ys = yr + c * g.S;
       for (int64_t s = 0; s < g.S; ++s) ys[s] = mu.centered(xs[s]) * a + b;
     }
-  }
+  });
   return out;
 }
 
@@ -104,21 +112,47 @@ NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& w
   if (needs[0]) out.dx = empty(x.sizes(), x.dtype());
   T* pdx = needs[0] ? out.dx.data_ptr<T>() : nullptr;
   const bool param_grads = needs[1] || needs[2];
-  const int threads = g.parallel() ? omp_get_max_threads() : 1;
+  const int max_threads = g.parallel() ? omp_get_max_threads() : 1;
   // Per-thread partial sums of dγ and dβ, merged once at the end.
-  std::vector<double> dgamma(param_grads ? threads * W : 0, 0.0), dbeta(dgamma.size(), 0.0);
+  std::vector<double> dgamma(param_grads ? max_threads * W : 0, 0.0), dbeta(dgamma.size(), 0.0);
   const double inv_d = 1.0 / static_cast<double>(g.D);
 
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num();
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < g.R; ++r) {
+  detail::parallel_region(g.parallel(), [&](int t, int threads) {
+    int64_t begin, end;
+    detail::static_share(g.R, t, threads, begin, end);
+    for (int64_t r = begin; r < end; ++r) {
       const T* xr = px + r * g.D;
       const T* dyr = pdy + r * g.D;
       const double mean = pm[r], rstd = pr[r];
       const int64_t p0 = g.first_param(r);
       double ds = 0, db = 0;  // Σ dy·γ·x and Σ dy·γ over the row
+      const MeanSplit<T> mu(mean);
+      if (g.S == 1) {  // LayerNorm/RMSNorm: γ per element, so per-element loops
+        const double* gr = gamma.data() + p0;
+#pragma omp simd reduction(+ : ds, db)
+        for (int64_t j = 0; j < g.D; ++j) {
+          const double dg = static_cast<double>(dyr[j]) * gr[j];
+          ds += dg * xr[j];
+          db += dg;
+        }
+        if (param_grads) {
+          double* dgr = dgamma.data() + t * W + p0;
+          double* dbr = dbeta.data() + t * W + p0;
+#pragma omp simd
+          for (int64_t j = 0; j < g.D; ++j) {
+            dgr[j] += static_cast<double>(dyr[j]) * (static_cast<double>(xr[j]) - mean) * rstd;
+            dbr[j] += dyr[j];
+          }
+        }
+        if (!pdx) continue;
+        const double b = (db * mean - ds) * rstd * rstd * rstd * inv_d;
+        const T tb = static_cast<T>(b), tk = static_cast<T>(centered ? -db * rstd * inv_d : 0.0);
+        T* dxr = pdx + r * g.D;
+#pragma omp simd
+        for (int64_t j = 0; j < g.D; ++j)
+          dxr[j] = dyr[j] * static_cast<T>(rstd * gr[j]) + mu.centered(xr[j]) * tb + tk;
+        continue;
+      }
       for (int64_t c = 0; c < g.Cg; ++c) {
         const double gc = gamma[p0 + c];
         double sdx = 0, sd = 0;
@@ -140,7 +174,6 @@ NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& w
       // kept around the mean so rows far from zero lose nothing).
       const double b = (db * mean - ds) * rstd * rstd * rstd * inv_d;
       const T tb = static_cast<T>(b), tk = static_cast<T>(centered ? -db * rstd * inv_d : 0.0);
-      const MeanSplit<T> mu(mean);
       T* dxr = pdx + r * g.D;
       for (int64_t c = 0; c < g.Cg; ++c) {
         const T a = static_cast<T>(rstd * gamma[p0 + c]);
@@ -150,10 +183,10 @@ NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& w
         }
       }
     }
-  }
+  });
   if (param_grads) {
     std::vector<double> dw(W, 0.0), dbias(W, 0.0);
-    for (int t = 0; t < threads; ++t)
+    for (int t = 0; t < max_threads; ++t)
       for (int64_t i = 0; i < W; ++i) {
         dw[i] += dgamma[t * W + i];
         dbias[i] += dbeta[t * W + i];
