@@ -12,3 +12,4 @@
 #include "ember/runtime.h"
 #include "ember/state_dict.h"
 #include "ember/tensor.h"
+#include "ember/data.h"
