@@ -19,23 +19,32 @@ size_t rounded(size_t nbytes) {
 
 struct Cache {
   std::vector<void*> free[kClasses];
-  ~Cache() {
-    for (auto& list : free)
-      for (void* p : list) std::free(p);
-  }
+  ~Cache();
 };
 
-Cache& cache() {
+// Set once this thread's cache is destroyed: tensors held in statics are freed after the main
+// thread's thread_locals, and must then bypass the cache. (A bool needs no destructor.)
+thread_local bool cache_gone = false;
+
+Cache::~Cache() {
+  cache_gone = true;
+  for (auto& list : free)
+    for (void* p : list) std::free(p);
+}
+
+Cache* cache() {
+  if (cache_gone) return nullptr;
   thread_local Cache c;
-  return c;
+  return &c;
 }
 
 }  // namespace
 
 void* allocate(size_t nbytes) {
   const size_t size = rounded(nbytes);
-  if (size <= kMaxCached) {
-    auto& list = cache().free[size / kAlignment - 1];
+  Cache* c = size <= kMaxCached ? cache() : nullptr;
+  if (c) {
+    auto& list = c->free[size / kAlignment - 1];
     if (!list.empty()) {
       void* p = list.back();
       list.pop_back();
@@ -49,8 +58,9 @@ void* allocate(size_t nbytes) {
 
 void deallocate(void* ptr, size_t nbytes) {
   const size_t size = rounded(nbytes);
-  if (size <= kMaxCached) {
-    auto& list = cache().free[size / kAlignment - 1];
+  Cache* c = size <= kMaxCached ? cache() : nullptr;
+  if (c) {
+    auto& list = c->free[size / kAlignment - 1];
     if (list.size() < kPerClass) {
       list.push_back(ptr);
       return;

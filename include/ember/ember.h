@@ -13,3 +13,4 @@
 #include "ember/state_dict.h"
 #include "ember/tensor.h"
 #include "ember/data.h"
+#include "ember/optim/optim.h"
