@@ -24,3 +24,4 @@
 #include "ember/nn/linear.h"
 #include "ember/nn/loss.h"
 #include "ember/nn/pooling.h"
+#include "ember/nn/rnn.h"
