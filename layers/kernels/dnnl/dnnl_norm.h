@@ -25,8 +25,8 @@ NormGrads layer_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& w
                               const Tensor& mean, const Tensor& rstd, const RowLayout& layout,
                               NeedGrads needs, double eps);
 
-// How many oneDNN primitives have been created and cached (one per kind, shape, layout, flags,
-// eps and thread count); steady-state calls add none.
+// How many oneDNN primitives are cached (one per kind, shape, layout, flags, eps and thread
+// count; at most 256, least recently used evicted first). Steady-state calls add none.
 size_t primitive_cache_size();
 
 }  // namespace ember::nn::kernels::dnnl

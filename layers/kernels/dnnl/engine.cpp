@@ -1,9 +1,12 @@
-// The shared oneDNN state: one CPU engine, a stream per thread, and the primitive cache.
+// The shared oneDNN state: one CPU engine, a stream and a scratchpad per thread, and the primitive
+// cache.
 #include "layers/kernels/dnnl/engine.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <mutex>
+#include <new>
 
 #include "layers/kernels/dnnl/dnnl_norm.h"
 
@@ -11,13 +14,34 @@ namespace ember::nn::kernels::dnnl {
 
 namespace {
 
-std::mutex& cache_mutex() {
-  static std::mutex m;
-  return m;
-}
-std::map<PrimitiveKey, onednn::primitive>& cache() {
-  static std::map<PrimitiveKey, onednn::primitive> primitives;
-  return primitives;
+// Bounded so that shapes that keep changing (RNN sequence lengths, last batches) cannot grow it
+// without limit; an evicted primitive is recreated cheaply from oneDNN's own cache.
+constexpr size_t kCapacity = 256;
+
+// The engine and the cache in one object, the engine first: members are destroyed in reverse,
+// so at exit the cached primitives go before the engine they were created on.
+struct State {
+  onednn::engine engine{onednn::engine::kind::cpu, 0};
+
+  struct Entry {
+    Primitive primitive;
+    uint64_t last_use;
+  };
+  std::mutex mutex;  // guards everything below
+  std::map<PrimitiveKey, Entry> entries;
+  uint64_t tick = 0;
+
+  void evict_least_recently_used() {
+    auto oldest = entries.begin();
+    for (auto it = entries.begin(); it != entries.end(); ++it)
+      if (it->second.last_use < oldest->second.last_use) oldest = it;
+    entries.erase(oldest);
+  }
+};
+
+State& state() {
+  static State instance;
+  return instance;
 }
 
 // A CPU stream holds no per-execution state worth sharing, and oneDNN does not promise that one
@@ -27,30 +51,54 @@ onednn::stream& cpu_stream() {
   return stream;
 }
 
-}  // namespace
-
-onednn::engine& cpu_engine() {
-  static onednn::engine engine(onednn::engine::kind::cpu, 0);
-  return engine;
+// This thread's scratchpad, grown as needed. Executions are synchronous, so a thread never has
+// two in flight; the buffer lives as long as the thread.
+void* scratchpad_buffer(size_t bytes) {
+  struct Buffer {
+    void* data = nullptr;
+    size_t size = 0;
+    ~Buffer() { std::free(data); }
+  };
+  thread_local Buffer buffer;
+  if (bytes > buffer.size) {
+    const size_t rounded = (bytes + 4095) / 4096 * 4096;  // page-aligned, as oneDNN's own
+    void* data = std::aligned_alloc(4096, rounded);
+    if (!data) throw std::bad_alloc();
+    std::free(buffer.data);
+    buffer.data = data;
+    buffer.size = rounded;
+  }
+  return buffer.data;
 }
 
-onednn::primitive cached_primitive(PrimitiveKey key,
-                                   const std::function<onednn::primitive()>& make) {
-  std::lock_guard<std::mutex> lock(cache_mutex());
-  auto it = cache().find(key);
-  if (it != cache().end()) return it->second;
+}  // namespace
+
+onednn::engine& cpu_engine() { return state().engine; }
+
+Primitive cached_primitive(PrimitiveKey key, const std::function<Primitive()>& make) {
+  State& c = state();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  auto it = c.entries.find(key);
+  if (it != c.entries.end()) {
+    it->second.last_use = ++c.tick;
+    return it->second.primitive;
+  }
   // Creation happens under the lock: it is rare (once per shape), and two threads racing on the
   // same new shape would otherwise both pay for it.
   try {
-    return cache().emplace(std::move(key), make()).first->second;
+    Primitive made = make();
+    if (c.entries.size() >= kCapacity) c.evict_least_recently_used();
+    c.entries.emplace(std::move(key), State::Entry{made, ++c.tick});
+    return made;
   } catch (const onednn::error& e) {
     throw Error(detail::concat("oneDNN could not create a primitive: ", e.what()));
   }
 }
 
 size_t primitive_cache_size() {
-  std::lock_guard<std::mutex> lock(cache_mutex());
-  return cache().size();
+  State& c = state();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  return c.entries.size();
 }
 
 onednn::memory wrap(const onednn::memory::desc& desc, const Tensor& t) {
@@ -58,18 +106,37 @@ onednn::memory wrap(const onednn::memory::desc& desc, const Tensor& t) {
   return onednn::memory(desc, cpu_engine(), const_cast<float*>(t.data_ptr<float>()));
 }
 
-void execute(const onednn::primitive& p, const std::unordered_map<int, onednn::memory>& args) {
+void execute(const Primitive& p, std::unordered_map<int, onednn::memory> args) {
   try {
+    const size_t bytes = p.scratchpad.get_size();
+    if (bytes > 0)
+      args.emplace(DNNL_ARG_SCRATCHPAD,
+                   onednn::memory(p.scratchpad, cpu_engine(), scratchpad_buffer(bytes)));
     onednn::stream& stream = cpu_stream();
-    p.execute(stream, args);
+    p.primitive.execute(stream, args);
     stream.wait();
   } catch (const onednn::error& e) {
     throw Error(detail::concat("oneDNN primitive failed: ", e.what()));
   }
 }
 
+onednn::primitive_attr primitive_attr() {
+  onednn::primitive_attr attr;
+  attr.set_scratchpad_mode(onednn::scratchpad_mode::user);
+  return attr;
+}
+
 onednn::memory::desc vector_desc(int64_t n) {
   return onednn::memory::desc({n}, onednn::memory::data_type::f32, onednn::memory::format_tag::a);
+}
+
+bool statistics_at_risk(const Tensor& mean, const Tensor& rstd, double mean_rel_error) {
+  const float* m = mean.data_ptr<float>();
+  const float* r = rstd.data_ptr<float>();
+  const double limit = 1e-4 / mean_rel_error;
+  for (int64_t i = 0; i < mean.numel(); ++i)
+    if (std::abs(static_cast<double>(m[i])) * r[i] > limit) return true;  // false for NaN
+  return false;
 }
 
 Tensor rstd_from_var(const Tensor& var, double eps) {

@@ -1,11 +1,10 @@
 #pragma once
 // Internal: what every oneDNN kernel shares — the CPU engine, a stream, the primitive cache and
 // the wrapping of ember tensors as oneDNN memory (no copies: oneDNN reads and writes our buffers).
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include <compare>
 #include <cstdint>
 #include <functional>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
 #include <vector>
 
@@ -35,18 +34,40 @@ struct PrimitiveKey {
   auto operator<=>(const PrimitiveKey&) const = default;
 };
 
+// Attributes every primitive here is created with: the scratchpad is ours (see Primitive).
+onednn::primitive_attr primitive_attr();
+
+// A primitive with the scratchpad it needs. oneDNN's library-managed scratchpad belongs to the
+// primitive object (or to the creating thread), so one cached primitive run from two threads at
+// once would share its reduction buffers and spin barriers — and hang. With
+// scratchpad_mode::user each execution brings its own, and a cached primitive may run anywhere.
+struct Primitive {
+  onednn::primitive primitive;
+  onednn::memory::desc scratchpad;
+};
+template <class PrimitiveType, class PrimitiveDesc>
+Primitive make_primitive(const PrimitiveDesc& pd) {
+  return {PrimitiveType(pd), pd.scratchpad_desc()};
+}
+
 // The primitive for `key`, created by `make` on the first call only. Thread-safe.
-onednn::primitive cached_primitive(PrimitiveKey key,
-                                   const std::function<onednn::primitive()>& make);
+Primitive cached_primitive(PrimitiveKey key, const std::function<Primitive()>& make);
 
 // A oneDNN view of t's buffer (t must be float32 and laid out as `desc` says).
 onednn::memory wrap(const onednn::memory::desc& desc, const Tensor& t);
 
-// Runs `p` to completion; oneDNN failures become ember::Error.
-void execute(const onednn::primitive& p, const std::unordered_map<int, onednn::memory>& args);
+// Runs `p` to completion with this thread's scratchpad; oneDNN failures become ember::Error.
+void execute(const Primitive& p, std::unordered_map<int, onednn::memory> args);
 
 // Per-channel (or per-row) statistics: a 1-D float32 desc of n entries.
 onednn::memory::desc vector_desc(int64_t n);
+
+// Whether oneDNN's float32 statistics may have moved some normalized value by more than 1e-4, so
+// the call must be redone with the native kernel's double-precision ones. The error of y is the
+// mean's relative error (`mean_rel_error`, measured per primitive) times |mean|·rstd — small for
+// ordinary data, huge for a group far from zero compared with its spread (a constant one at
+// worst: rstd = 1/sqrt(eps)). O(groups): a glance at the statistics, not at the data.
+bool statistics_at_risk(const Tensor& mean, const Tensor& rstd, double mean_rel_error);
 
 // rstd = 1 / sqrt(var + eps), computed in double from oneDNN's (biased) variance.
 Tensor rstd_from_var(const Tensor& var, double eps);

@@ -12,7 +12,6 @@ namespace {
 
 using onednn::memory;
 
-
 void check_rows(const Tensor& x, const RowLayout& layout, const char* op) {
   EMBER_CHECK(supports_layer_norm(x, layout), op,
               ": oneDNN runs float32 layer norm only (one group, spatial size 1, rows × row_size "
@@ -27,8 +26,8 @@ void check_param(const Tensor& t, int64_t D, const char* what) {
 }
 
 PrimitiveKey key_for(PrimitiveKey::Kind kind, const RowLayout& l, Flags flags, double eps) {
-  return {kind,  {l.rows, l.row_size}, memory::format_tag::ab, static_cast<unsigned>(flags),
-          eps,   omp_get_max_threads()};
+  return {kind, {l.rows, l.row_size}, memory::format_tag::ab, static_cast<unsigned>(flags),
+          eps,  omp_get_max_threads()};
 }
 
 onednn::layer_normalization_forward::primitive_desc forward_pd(const memory::desc& md,
@@ -36,7 +35,7 @@ onednn::layer_normalization_forward::primitive_desc forward_pd(const memory::des
                                                                double eps, Flags flags) {
   const onednn::layer_normalization_forward::desc desc(onednn::prop_kind::forward_training, md,
                                                        stats, static_cast<float>(eps), flags);
-  return {desc, cpu_engine()};
+  return {desc, primitive_attr(), cpu_engine()};
 }
 
 }  // namespace
@@ -65,7 +64,8 @@ RowNormForward layer_norm_forward(const Tensor& x_in, const Tensor& weight, cons
   const memory::desc stats = vector_desc(R);
   const auto prim =
       cached_primitive(key_for(PrimitiveKey::Kind::LayerNormForward, layout, flags, eps), [&] {
-        return onednn::layer_normalization_forward(forward_pd(md, stats, eps, flags));
+        return make_primitive<onednn::layer_normalization_forward>(
+            forward_pd(md, stats, eps, flags));
       });
 
   RowNormForward out;
@@ -88,6 +88,10 @@ RowNormForward layer_norm_forward(const Tensor& x_in, const Tensor& weight, cons
   }
   execute(prim, args);
   out.rstd = rstd_from_var(var, eps);
+  // oneDNN's row means were measured within 2.5e-7 (relative) for rows of 768 to 65536; bound
+  // that by 1e-6.
+  if (statistics_at_risk(out.mean, out.rstd, 1e-6))
+    return native::row_norm_forward(x, weight, bias, layout, eps, true);
   return out;
 }
 
@@ -115,8 +119,9 @@ NormGrads layer_norm_backward(const Tensor& dy_in, const Tensor& x_in, const Ten
       cached_primitive(key_for(PrimitiveKey::Kind::LayerNormBackward, layout, flags, eps), [&] {
         const onednn::layer_normalization_backward::desc desc(
             onednn::prop_kind::backward, md, md, stats, static_cast<float>(eps), flags);
-        return onednn::layer_normalization_backward(
-            {desc, cpu_engine(), forward_pd(md, stats, eps, flags)});
+        return make_primitive<onednn::layer_normalization_backward>(
+            onednn::layer_normalization_backward::primitive_desc(
+                desc, primitive_attr(), cpu_engine(), forward_pd(md, stats, eps, flags)));
       });
 
   const Tensor mean_c = mean.contiguous();
