@@ -20,8 +20,8 @@ void compare(const char* what, const Tensor& a, const Tensor& b) {
   const double l1 = diff.abs().sum().item<double>();
   const Tensor rows = diff.reshape({-1, diff.size(-1)});
   const double l2 = rows.square().sum({1}).sqrt().sum().item<double>();
-  std::printf("%-32s sum|diff| = %.4f   sum pairwise L2 = %.4f   max|diff| = %.2e\n", what, l1,
-              l2, max_abs_diff(a, b));
+  std::printf("%-32s sum|diff| = %.4f   sum pairwise L2 = %.4f   max|diff| = %.2e\n", what, l1, l2,
+              max_abs_diff(a, b));
 }
 
 // (x − mean) / sqrt(var + eps) over `dims`, with the unbiased var the notebook used.
@@ -101,8 +101,9 @@ void batch_norm_train_eval() {
   std::cout << "batch mean: " << x.mean({0}) << "\nbatch var:  " << x.var({0}) << "\n";
   norm->eval();
   Tensor y = (*norm)(x);
-  Tensor manual = (x - norm->running_mean()) / (norm->running_var() + 1e-5).sqrt() *
-                      norm->weight() + norm->bias();
+  Tensor manual =
+      (x - norm->running_mean()) / (norm->running_var() + 1e-5).sqrt() * norm->weight() +
+      norm->bias();
   std::cout << "eval with running stats: " << y << "\nby hand:                 " << manual.detach()
             << "\nbatch of one in eval:    " << (*norm)(randn({1, d})) << "\n";
 }
@@ -135,14 +136,17 @@ void save_and_load() {
       std::make_shared<nn::BatchNorm2d>(3), std::make_shared<nn::GroupNorm>(1, 3)});
   (*model)(randn({4, 3, 8, 8}));
   std::cout << *model << "\n";
-  const std::string path = (std::filesystem::temp_directory_path() / "norm_tour.safetensors").string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "norm_tour.safetensors").string();
   save(model->state_dict(), path);
-  auto restored = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-      std::make_shared<nn::BatchNorm2d>(3), std::make_shared<nn::GroupNorm>(1, 3)});
+  auto restored =
+      std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+          std::make_shared<nn::BatchNorm2d>(3), std::make_shared<nn::GroupNorm>(1, 3)});
   restored->load_state_dict(load(path));
   for (const auto& [name, t] : restored->state_dict())
-    std::cout << "  " << name << " " << shape_str(t.sizes()) << " equal: "
-              << (allclose(t, model->state_dict().at(name), 0, 0) ? "yes" : "NO") << "\n";
+    std::cout << "  " << name << " " << shape_str(t.sizes())
+              << " equal: " << (allclose(t, model->state_dict().at(name), 0, 0) ? "yes" : "NO")
+              << "\n";
   std::filesystem::remove(path);
 }
 

@@ -17,17 +17,17 @@
 // EMBER_OPTIONAL_ARG(name, has, value): an std::optional<double> option stored as a flag and a
 // double. (Copying a disengaged std::optional<double> trips GCC 12's -Wmaybe-uninitialized in
 // users' builds; this form never copies one.) Defaults: `has` and `value`.
-#define EMBER_OPTIONAL_ARG(name, has, value)                                          \
- public:                                                                             \
-  auto& name(std::optional<double> new_value) {                                      \
-    this->name##_has_ = new_value.has_value();                                       \
-    this->name##_value_ = new_value.has_value() ? *new_value : 0.0;                  \
-    return *this;                                                                    \
-  }                                                                                  \
-  std::optional<double> name() const {                                               \
+#define EMBER_OPTIONAL_ARG(name, has, value)                                             \
+ public:                                                                                 \
+  auto& name(std::optional<double> new_value) {                                          \
+    this->name##_has_ = new_value.has_value();                                           \
+    this->name##_value_ = new_value.has_value() ? *new_value : 0.0;                      \
+    return *this;                                                                        \
+  }                                                                                      \
+  std::optional<double> name() const {                                                   \
     return name##_has_ ? std::optional<double>(name##_value_) : std::optional<double>(); \
-  }                                                                                  \
-                                                                                     \
- private:                                                                            \
-  bool name##_has_ = has;                                                            \
+  }                                                                                      \
+                                                                                         \
+ private:                                                                                \
+  bool name##_has_ = has;                                                                \
   double name##_value_ = value
