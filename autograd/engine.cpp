@@ -116,13 +116,23 @@ void execute(const std::vector<Edge>& roots, const std::vector<Tensor>& root_gra
   }
 
   std::unordered_map<Node*, std::vector<Tensor>> buffers;
+  // Slots holding a sum the engine allocated itself; later gradients are added in place there
+  // (an RNN's weights receive one gradient per step). A first gradient may be shared, so it is
+  // never written to.
+  std::unordered_map<Node*, std::vector<bool>> owned;
   auto add_to_buffer = [&](Node* node, uint32_t nr, const Tensor& g) {
     auto& buf = buffers[node];
+    auto& own = owned[node];
     buf.resize(std::max<size_t>(node->num_outputs, nr + 1));
-    if (!buf[nr].defined())
+    own.resize(buf.size(), false);
+    if (!buf[nr].defined()) {
       buf[nr] = g;
-    else
+    } else if (own[nr] && buf[nr].sizes() == g.sizes() && buf[nr].dtype() == g.dtype()) {
+      buf[nr].add_(g);
+    } else {
       buf[nr] = buf[nr] + g;
+      own[nr] = true;
+    }
   };
   for (size_t i = 0; i < roots.size(); ++i)
     add_to_buffer(roots[i].node.get(), roots[i].input_nr, root_grads[i]);
@@ -136,6 +146,7 @@ void execute(const std::vector<Edge>& roots, const std::vector<Tensor>& root_gra
     ready.pop_back();
     std::vector<Tensor> grads = std::move(buffers[node]);
     buffers.erase(node);
+    owned.erase(node);
     grads.resize(node->num_outputs);
     if (captures) {
       for (const Capture& c : *captures)
