@@ -90,18 +90,22 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 
 }  // namespace functional
 
-BatchNormImpl::BatchNormImpl(BatchNormOptions options, int dims)
-    : options_(std::move(options)), dims_(dims) {
-  const int64_t C = options_.num_features();
-  EMBER_CHECK(C > 0, "BatchNorm: num_features must be positive, got ", C);
-  weight_ = register_parameter("weight", options_.affine() ? ones({C}) : Tensor());
-  bias_ = register_parameter("bias", options_.affine() ? zeros({C}) : Tensor());
-  const bool track = options_.track_running_stats();
+NormBase::NormBase(int64_t C, bool affine, bool track) {
+  // (No name() here: a constructor cannot reach the derived class's override.)
+  EMBER_CHECK(C > 0, "num_features must be positive, got ", C);
+  weight_ = register_parameter("weight", affine ? ones({C}) : Tensor());
+  bias_ = register_parameter("bias", affine ? zeros({C}) : Tensor());
   running_mean_ = register_buffer("running_mean", track ? zeros({C}) : Tensor());
   running_var_ = register_buffer("running_var", track ? ones({C}) : Tensor());
+  // InstanceNorm registers it too (it is in PyTorch's state_dict) but never increments it.
   num_batches_tracked_ =
       register_buffer("num_batches_tracked", track ? zeros({}, kInt64) : Tensor());
 }
+
+BatchNormImpl::BatchNormImpl(BatchNormOptions options, int dims)
+    : NormBase(options.num_features(), options.affine(), options.track_running_stats()),
+      options_(std::move(options)),
+      dims_(dims) {}
 
 std::string BatchNormImpl::name() const { return "BatchNorm" + std::to_string(dims_) + "d"; }
 

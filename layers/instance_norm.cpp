@@ -56,17 +56,9 @@ Tensor instance_norm(const Tensor& x, const Tensor& running_mean, const Tensor& 
 }  // namespace functional
 
 InstanceNormImpl::InstanceNormImpl(InstanceNormOptions options, int dims)
-    : options_(std::move(options)), dims_(dims) {
-  const int64_t C = options_.num_features();
-  weight_ = register_parameter("weight", options_.affine() ? ones({C}) : Tensor());
-  bias_ = register_parameter("bias", options_.affine() ? zeros({C}) : Tensor());
-  const bool track = options_.track_running_stats();
-  running_mean_ = register_buffer("running_mean", track ? zeros({C}) : Tensor());
-  running_var_ = register_buffer("running_var", track ? ones({C}) : Tensor());
-  // Registered like PyTorch's _NormBase (it is in the state_dict), never incremented.
-  num_batches_tracked_ =
-      register_buffer("num_batches_tracked", track ? zeros({}, kInt64) : Tensor());
-}
+    : NormBase(options.num_features(), options.affine(), options.track_running_stats()),
+      options_(std::move(options)),
+      dims_(dims) {}
 
 std::string InstanceNormImpl::name() const { return "InstanceNorm" + std::to_string(dims_) + "d"; }
 

@@ -51,8 +51,23 @@ struct RMSNormOptions {
   EMBER_ARG(bool, elementwise_affine) = true;
 };
 
+// What BatchNorm and InstanceNorm share (PyTorch's _NormBase): the affine parameters and the
+// running statistics, registered under PyTorch's names and in its order.
+class NormBase : public Module {
+ public:
+  Tensor& weight() { return weight_; }
+  Tensor& bias() { return bias_; }
+  Tensor& running_mean() { return running_mean_; }
+  Tensor& running_var() { return running_var_; }
+  Tensor& num_batches_tracked() { return num_batches_tracked_; }
+
+ protected:
+  NormBase(int64_t num_features, bool affine, bool track_running_stats);
+  Tensor weight_, bias_, running_mean_, running_var_, num_batches_tracked_;
+};
+
 // BatchNorm1d/2d/3d share everything but the accepted input ranks.
-class BatchNormImpl : public Module {
+class BatchNormImpl : public NormBase {
  public:
   BatchNormImpl(BatchNormOptions options, int dims);
   Tensor forward(const Tensor& input) override;
@@ -62,11 +77,6 @@ class BatchNormImpl : public Module {
   void reset_parameters();
 
   const BatchNormOptions& options() const { return options_; }
-  Tensor& weight() { return weight_; }
-  Tensor& bias() { return bias_; }
-  Tensor& running_mean() { return running_mean_; }
-  Tensor& running_var() { return running_var_; }
-  Tensor& num_batches_tracked() { return num_batches_tracked_; }
 
  protected:
   std::vector<std::pair<std::string, Tensor>> optional_state() const override;
@@ -74,7 +84,6 @@ class BatchNormImpl : public Module {
  private:
   BatchNormOptions options_;
   int dims_;  // 1, 2 or 3
-  Tensor weight_, bias_, running_mean_, running_var_, num_batches_tracked_;
 };
 
 class BatchNorm1d : public BatchNormImpl {
@@ -90,7 +99,7 @@ class BatchNorm3d : public BatchNormImpl {
   BatchNorm3d(BatchNormOptions options) : BatchNormImpl(std::move(options), 3) {}
 };
 
-class InstanceNormImpl : public Module {
+class InstanceNormImpl : public NormBase {
  public:
   InstanceNormImpl(InstanceNormOptions options, int dims);
   Tensor forward(const Tensor& input) override;
@@ -98,16 +107,10 @@ class InstanceNormImpl : public Module {
   std::string extra_repr() const override;
 
   const InstanceNormOptions& options() const { return options_; }
-  Tensor& weight() { return weight_; }
-  Tensor& bias() { return bias_; }
-  Tensor& running_mean() { return running_mean_; }
-  Tensor& running_var() { return running_var_; }
-  Tensor& num_batches_tracked() { return num_batches_tracked_; }
 
  private:
   InstanceNormOptions options_;
   int dims_;
-  Tensor weight_, bias_, running_mean_, running_var_, num_batches_tracked_;
 };
 
 class InstanceNorm1d : public InstanceNormImpl {
