@@ -343,11 +343,20 @@ TEST(NormDnnl, RefusesWhatItCannotRunInPlace) {
   EXPECT_THROW(kn::dnnl::layer_norm_forward(x, Tensor(), Tensor(), {4, 6, 2, 1}, kEps), Error);
 }
 
-TEST(NormDnnl, PrefersChannelsLastBatchNormAndLargeLayerNorm) {
-  EXPECT_TRUE(
-      kn::dnnl::prefers_batch_norm(zeros({8, 64, 16, 16}).contiguous(MemoryFormat::ChannelsLast)));
-  EXPECT_FALSE(kn::dnnl::prefers_batch_norm(zeros({8, 64, 16, 16})));  // nchw: native wins
-  EXPECT_FALSE(kn::dnnl::prefers_batch_norm(
-      zeros({2, 4, 3, 3}).contiguous(MemoryFormat::ChannelsLast)));  // too small to thread
+TEST(NormDnnl, PrefersWhereMeasuredFaster) {
+  const auto cl = [](Shape s) { return zeros(s).contiguous(MemoryFormat::ChannelsLast); };
+  // Batch norm: oneDNN's JIT runs channels-last (and [N, C]) with C a multiple of 8.
+  EXPECT_TRUE(kn::dnnl::prefers_batch_norm(cl({8, 64, 16, 16})));
+  EXPECT_TRUE(kn::dnnl::prefers_batch_norm(zeros({4096, 256})));
+  EXPECT_FALSE(kn::dnnl::prefers_batch_norm(zeros({8, 64, 16, 16})));   // nchw: generic kernel
+  EXPECT_FALSE(kn::dnnl::prefers_batch_norm(zeros({8, 64, 256})));      // (N, C, L, 1) likewise
+  EXPECT_FALSE(kn::dnnl::prefers_batch_norm(zeros({8, 64, 4, 8, 8})));  // ncdhw likewise
+  EXPECT_FALSE(kn::dnnl::prefers_batch_norm(cl({8, 10, 32, 32})));      // C % 8: generic kernel
+  EXPECT_FALSE(kn::dnnl::prefers_batch_norm(cl({2, 16, 8, 8})));        // too small to pay
+  EXPECT_FALSE(kn::dnnl::prefers_batch_norm(zeros({8, 64, 16, 16}, kFloat64)));
+  // Layer norm: everything but tiny calls.
   EXPECT_TRUE(kn::dnnl::prefers_layer_norm(zeros({4096, 768}), {4096, 768, 1, 1}));
+  EXPECT_TRUE(kn::dnnl::prefers_layer_norm(zeros({4096, 7}), {4096, 7, 1, 1}));
+  EXPECT_FALSE(kn::dnnl::prefers_layer_norm(zeros({8, 768}), {8, 768, 1, 1}));
+  EXPECT_FALSE(kn::dnnl::prefers_layer_norm(zeros({4096, 8}), {512, 64, 8, 1}));  // GroupNorm
 }

@@ -1,6 +1,7 @@
 // oneDNN batch norm (float32): forward_training for y and the batch statistics, and the full
 // backward (dx, dγ, dβ) in one primitive. Tensors are handed to oneDNN in place; the memory
-// format tag tells it how x is laid out.
+// format tag tells it how x is laid out. Inputs whose float32 statistics oneDNN cannot get right
+// (far from zero compared with their spread) are redone by the native kernel.
 #include <omp.h>
 
 #include <cmath>
@@ -82,16 +83,20 @@ PrimitiveKey key_for(PrimitiveKey::Kind kind, const Layout& l, Flags flags, doub
 
 bool supports_batch_norm(const Tensor& x) { return layout_of(x).has_value(); }
 
-// Measured at 2 threads (AMD EPYC, AVX-512), fwd+bwd, oneDNN vs native (ms):
-//   [32,64,56,56] channels-last: 6.0 vs 10.9 — the nspc JIT wins;
-//   [32,64,56,56] NCHW: 15.6 vs 10.4 — plain nchw gets the non-JIT ncsp kernel, native wins;
-//   [N,C] and [N,C,L]/5-D contiguous follow the same split (nc is JIT'd, ncsp is not);
-//   below ~32K elements the OpenMP region oneDNN opens costs more than the work.
+// Measured at 2 threads (AVX-512), fwd+bwd, native vs oneDNN, ms (min over repetitions on a shared
+// 2-core VM; runs spread by ±30%) — DNNL_VERBOSE names the kernel:
+//   nhwc, C % 8 == 0 (JIT bnorm_jit / bnorm_tbb_jit): [32,64,56,56] 8.2 vs 3.2;
+//     [32,24,56,56] 3.51 vs 1.29; [32,128,28,28] 3.05 vs 1.32; [32,256,7,7] 0.21 vs 0.15;
+//     [N,C] as (N,C,1,1): [4096,256] 0.48 vs 0.36; [8,16,16,16] 0.038 vs 0.022 —
+//     but at 16K elements or fewer the OpenMP region and call cost more than they save:
+//     [8,32,8,8] 0.013 vs 0.016, [256,64] 0.013 vs 0.018;
+//   nhwc, C % 8 != 0 (generic nspc_bnorm): [32,10,56,56] 3.1 vs 7.4, [4096,10] 0.09 vs 0.28;
+//   nchw / ncdhw / (N,C,L,1) (generic ncsp_bnorm): [32,64,56,56] 5.5 vs 14.5;
+//     [32,256,7,7] 0.19 vs 0.71; [32,64,1024] 0.80 vs 4.75; [8,32,16,16,16] 0.23 vs 1.98.
 bool prefers_batch_norm(const Tensor& x) {
   const auto layout = layout_of(x);
-  if (!layout) return false;
-  if (x.numel() < 32768) return false;
-  return layout->tag == memory::format_tag::nhwc || layout->tag == memory::format_tag::nc;
+  return layout && layout->tag == memory::format_tag::nhwc && x.size(1) % 8 == 0 &&
+         x.numel() >= 32768;
 }
 
 BatchNormForward batch_norm_train(const Tensor& x, const Tensor& weight, const Tensor& bias,

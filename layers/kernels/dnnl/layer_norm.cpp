@@ -45,9 +45,13 @@ bool supports_layer_norm(const Tensor& x, const RowLayout& layout) {
          layout.row_size > 0 && layout.rows * layout.row_size == x.numel();
 }
 
-// Measured at 2 threads, fwd+bwd, oneDNN vs native (ms): [4096,768] 0.0 vs 0.0.
+// Measured at 2 threads, fwd+bwd, native vs oneDNN, ms (min over repetitions; runs spread by
+// ±30%): [4096,768] 2.0 vs 1.6; many short rows
+// favour oneDNN — [4096,7] 0.30 vs 0.13, [4096,64] 0.25 vs 0.14, [16384,100] 1.59 vs 1.27;
+// long rows tie — [64,768] 0.025 vs 0.027, [256,1024] 0.106 vs 0.110; below ~8K elements the
+// call overhead decides — [8,768] 0.007 vs 0.018, [16,256] 0.005 vs 0.017.
 bool prefers_layer_norm(const Tensor& x, const RowLayout& layout) {
-  return supports_layer_norm(x, layout) && x.numel() >= 32768;
+  return supports_layer_norm(x, layout) && x.numel() >= 16384;
 }
 
 RowNormForward layer_norm_forward(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
