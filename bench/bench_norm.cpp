@@ -4,7 +4,7 @@
 // Benchmark's own output it prints a markdown table of medians, ratios to LibTorch and to the
 // memory-bandwidth bound measured by a triad probe at startup.
 //
-//   bench_norm [--benchmark_filter=REGEX] [--benchmark_repetitions=5] [--benchmark_min_time=0.1]
+//   bench_norm [--benchmark_filter=REGEX] [--benchmark_repetitions=10] [--benchmark_min_time=0.05]
 //              [--benchmark_enable_random_interleaving=true] [--no_parity] [other Google
 //              Benchmark flags]                      (the values shown are the defaults)
 // Benchmark names are <Norm>/<shape>[/nchw|/nhwc]/<fwd|bwd|fwdbwd|eval>/t<threads>/<backend>.
@@ -404,11 +404,13 @@ void print_table(const MedianCollector& results, const std::map<int, double>& tr
 }  // namespace bench
 
 int main(int argc, char** argv) {
-  // Defaults for a noisy 2-core machine and a full run of about 6 minutes: medians of 5 short
-  // repetitions, interleaved at random with every other benchmark's so that a burst of load from
-  // elsewhere spreads over all backends instead of sinking one. Flags given on the command line
-  // win (Google Benchmark keeps the last occurrence).
-  std::vector<std::string> args = {argv[0], "--benchmark_repetitions=5", "--benchmark_min_time=0.1",
+  // Defaults for a noisy 2-core machine and a full run of about 5 minutes: medians of 10 short
+  // repetitions (single repetitions here have a heavy tail — page faults, other tenants — that a
+  // median of 5 does not always hide), interleaved at random with every other benchmark's so that
+  // a burst of load from elsewhere spreads over all backends instead of sinking one. Flags given
+  // on the command line win (Google Benchmark keeps the last occurrence).
+  std::vector<std::string> args = {argv[0], "--benchmark_repetitions=10",
+                                   "--benchmark_min_time=0.05",
                                    "--benchmark_enable_random_interleaving=true"};
   bool parity = true;
   for (int i = 1; i < argc; ++i) {
