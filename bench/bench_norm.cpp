@@ -5,8 +5,8 @@
 // memory-bandwidth bound measured by a triad probe at startup.
 //
 //   bench_norm [--benchmark_filter=REGEX] [--benchmark_repetitions=10] [--benchmark_min_time=0.05]
-//              [--benchmark_enable_random_interleaving=true] [--no_parity] [other Google
-//              Benchmark flags]                      (the values shown are the defaults)
+//              [--benchmark_enable_random_interleaving=true] [--table_stat=median|min|both]
+//              [--no_parity] [other Google Benchmark flags]   (the values shown are defaults)
 // Benchmark names are <Norm>/<shape>[/nchw|/nhwc]/<fwd|bwd|fwdbwd|eval>/t<threads>/<backend>.
 #include <benchmark/benchmark.h>
 #include <ember/ember.h>
@@ -235,9 +235,13 @@ double to_ms(double value, benchmark::TimeUnit unit) {
   return value;
 }
 
-// Shows one line per benchmark (its median over repetitions, or its only run) and keeps the
-// medians for the table.
-class MedianCollector : public benchmark::ConsoleReporter {
+// Which statistic of the repetitions the table shows. The median is the default; the minimum
+// (--table_stat=min) estimates the undisturbed cost when other tenants' noise only adds time.
+enum class Stat { Median, Min };
+
+// Shows one line per benchmark (its median over repetitions, or its only run) and keeps every
+// repetition's time for the table.
+class TimeCollector : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
     std::vector<Run> shown;
@@ -258,13 +262,17 @@ class MedianCollector : public benchmark::ConsoleReporter {
     if (!shown.empty()) ConsoleReporter::ReportRuns(shown);
   }
 
-  // The median in ms, or NaN when the benchmark did not run (filtered out, or failed).
-  double median_ms(const std::string& name) const {
-    if (auto it = medians_.find(name); it != medians_.end()) return it->second;
+  // In ms, or NaN when the benchmark did not run (filtered out, or failed). Only Google
+  // Benchmark's median survives --benchmark_report_aggregates_only.
+  double time_ms(const std::string& name, Stat stat) const {
     auto it = samples_.find(name);
-    if (it == samples_.end() || it->second.empty()) return NAN;
+    if (it == samples_.end() || it->second.empty()) {
+      auto m = medians_.find(name);
+      return stat == Stat::Median && m != medians_.end() ? m->second : NAN;
+    }
     std::vector<double> v = it->second;
     std::sort(v.begin(), v.end());
+    if (stat == Stat::Min) return v.front();
     const size_t m = v.size() / 2;
     return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
   }
@@ -343,15 +351,16 @@ void print_parity() {
   }
 }
 
-void print_table(const MedianCollector& results, const std::map<int, double>& triad,
+void print_table(const TimeCollector& results, Stat stat, const std::map<int, double>& triad,
                  const std::string& load_before, const ForeignLoad& foreign) {
   const auto& all = cases();
   const auto name_of = [&](int ci, Phase p, int t, Backend b) {
     return all[ci].norm.name() + "/" + phase_name(p) + "/t" + std::to_string(t) + "/" +
            backend_name(b);
   };
-  std::printf("\n## Normalization benchmark\n\n");
-  std::printf("Medians over repetitions, ms, float32. Triad bandwidth:");
+  std::printf("\n## Normalization benchmark%s\n\n", stat == Stat::Min ? " (best repetitions)" : "");
+  std::printf("%s over repetitions, ms, float32. Triad bandwidth:",
+              stat == Stat::Min ? "Minimum" : "Medians");
   for (const auto& [t, gbps] : triad)
     std::printf(" %d thread%s %.1f GB/s;", t, t > 1 ? "s" : "", gbps);
   std::printf(" load average %s before, %s after; other processes used %s%% of the CPUs.",
@@ -371,10 +380,10 @@ void print_table(const MedianCollector& results, const std::map<int, double>& tr
     const BenchCase& bc = all[ci];
     for (Phase phase : phases_of(bc.norm))
       for (int t : kThreadCounts) {
-        const double native = results.median_ms(name_of(ci, phase, t, Backend::Native));
-        const double dnnl = results.median_ms(name_of(ci, phase, t, Backend::Dnnl));
-        const double autob = results.median_ms(name_of(ci, phase, t, Backend::Auto));
-        const double torch = results.median_ms(name_of(bc.reference, phase, t, Backend::Torch));
+        const double native = results.time_ms(name_of(ci, phase, t, Backend::Native), stat);
+        const double dnnl = results.time_ms(name_of(ci, phase, t, Backend::Dnnl), stat);
+        const double autob = results.time_ms(name_of(ci, phase, t, Backend::Auto), stat);
+        const double torch = results.time_ms(name_of(bc.reference, phase, t, Backend::Torch), stat);
         if (std::isnan(native) && std::isnan(dnnl) && std::isnan(autob)) continue;
         const double bytes = min_bytes(bc.norm, phase);
         const double bound_ms = bytes >= kMinBoundBytes && triad.count(t)
@@ -413,11 +422,17 @@ int main(int argc, char** argv) {
                                    "--benchmark_min_time=0.05",
                                    "--benchmark_enable_random_interleaving=true"};
   bool parity = true;
+  std::vector<bench::Stat> stats = {bench::Stat::Median};
   for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--no_parity")
+    const std::string arg = argv[i];
+    if (arg == "--no_parity")
       parity = false;
-    else
-      args.emplace_back(argv[i]);
+    else if (arg == "--table_stat=min")
+      stats = {bench::Stat::Min};
+    else if (arg == "--table_stat=both")
+      stats = {bench::Stat::Median, bench::Stat::Min};
+    else if (arg != "--table_stat=median")
+      args.push_back(arg);
   }
   std::vector<char*> cargs;
   for (auto& a : args) cargs.push_back(a.data());
@@ -443,10 +458,10 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   bench::register_benchmarks();
-  bench::MedianCollector collector;
+  bench::TimeCollector collector;
   benchmark::RunSpecifiedBenchmarks(&collector);
   bench::runner_cache().clear();
-  bench::print_table(collector, triad, load_before, foreign);
+  for (bench::Stat stat : stats) bench::print_table(collector, stat, triad, load_before, foreign);
   benchmark::Shutdown();
   return 0;
 }
