@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "ember/ember.h"
+#include "tests/fixture_cases.h"
 #include "tests/norm_test_support.h"
 
 using namespace ember;
@@ -61,13 +62,6 @@ struct Case {
   }
 };
 
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
-  return out;
-}
-
 NormSpec spec_from_json(const std::string& layer, const nlohmann::json& o) {
   NormSpec s;
   s.layer = layer;
@@ -91,27 +85,19 @@ NormSpec spec_from_json(const std::string& layer, const nlohmann::json& o) {
 const std::vector<Case>& all_cases() {
   static const std::vector<Case> cases = [] {
     std::vector<Case> out;
-    for (const char* file : kFixtureFiles) {
-      Metadata metadata;
-      auto tensors = std::make_shared<const StateDict>(
-          load(std::string(EMBER_FIXTURES_DIR) + "/" + file + ".safetensors", &metadata));
-      for (const auto& [key, value] : metadata) {
-        const std::string suffix = "/spec";
-        if (key.size() <= suffix.size() ||
-            key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0)
-          continue;
-        Case c;
-        c.name = key.substr(0, key.size() - suffix.size());
-        const auto j = nlohmann::json::parse(value);
-        c.spec = spec_from_json(j.at("layer"), j.at("options"));
-        c.dtype = j.at("dtype") == "f64" ? kFloat64 : kFloat32;
-        c.shape = j.at("shape").get<Shape>();
-        c.modes = j.at("modes").get<std::vector<std::string>>();
-        c.steps = j.at("steps");
-        c.keys = split_commas(metadata.at(c.name + "/keys"));
-        c.tensors = tensors;
-        out.push_back(std::move(c));
-      }
+    for (const auto& f :
+         fixtures::load_fixture_cases({std::begin(kFixtureFiles), std::end(kFixtureFiles)})) {
+      const auto& j = f.spec;
+      Case c;
+      c.name = f.name;
+      c.spec = spec_from_json(j.at("layer"), j.at("options"));
+      c.dtype = j.at("dtype") == "f64" ? kFloat64 : kFloat32;
+      c.shape = j.at("shape").get<Shape>();
+      c.modes = j.at("modes").get<std::vector<std::string>>();
+      c.steps = j.at("steps");
+      c.keys = f.keys;
+      c.tensors = f.tensors;
+      out.push_back(std::move(c));
     }
     return out;
   }();

@@ -14,6 +14,7 @@
 
 #include "ember/autograd/node.h"
 #include "ember/ember.h"
+#include "tests/fixture_cases.h"
 #include "tests/nn_test_util.h"
 
 using namespace ember;
@@ -46,45 +47,28 @@ struct Case {
   bool is_cell() const { return module.size() > 4 && module.substr(module.size() - 4) == "Cell"; }
 };
 
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
-  return out;
-}
-
-// Never destroyed: tensors freed during static destruction would reach ember's allocator after
-// its thread-local cache is gone.
+// All cases of both fixture files, loaded once.
 const std::vector<Case>& all_cases() {
-  static const std::vector<Case>* cases = new std::vector<Case>([] {
+  static const std::vector<Case> cases = [] {
     std::vector<Case> out;
-    for (const char* file : {"rnn_cells", "rnn_layers"}) {
-      Metadata metadata;
-      auto tensors = std::make_shared<const StateDict>(
-          load(std::string(EMBER_FIXTURES_DIR) + "/" + file + ".safetensors", &metadata));
-      for (const auto& [key, value] : metadata) {
-        const std::string suffix = "/spec";
-        if (key.size() <= suffix.size() ||
-            key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0)
-          continue;
-        Case c;
-        c.name = key.substr(0, key.size() - suffix.size());
-        const auto j = nlohmann::json::parse(value);
-        c.module = j.at("module");
-        c.options = j.at("options");
-        c.dtype = j.at("dtype") == "f64" ? kFloat64 : kFloat32;
-        c.x_shape = j.at("x_shape").get<Shape>();
-        c.hx = j.at("hx");
-        c.train = j.at("train");
-        c.outputs = j.at("outputs").get<std::vector<std::string>>();
-        c.keys = split_commas(metadata.at(c.name + "/keys"));
-        c.tensors = tensors;
-        out.push_back(std::move(c));
-      }
+    for (const auto& f : fixtures::load_fixture_cases({"rnn_cells", "rnn_layers"})) {
+      const auto& j = f.spec;
+      Case c;
+      c.name = f.name;
+      c.module = j.at("module");
+      c.options = j.at("options");
+      c.dtype = j.at("dtype") == "f64" ? kFloat64 : kFloat32;
+      c.x_shape = j.at("x_shape").get<Shape>();
+      c.hx = j.at("hx");
+      c.train = j.at("train");
+      c.outputs = j.at("outputs").get<std::vector<std::string>>();
+      c.keys = f.keys;
+      c.tensors = f.tensors;
+      out.push_back(std::move(c));
     }
     return out;
-  }());
-  return *cases;
+  }();
+  return cases;
 }
 
 // A module of any of the six kinds behind one call: forward(x, states) -> outputs in the order
