@@ -173,7 +173,7 @@ void fill(Tensor& dst, double value) {
 }
 
 void copy(Tensor& dst, const Tensor& src) {
-  broadcast_shapes(src.sizes(), dst.sizes());  // validates; dst's shape must win
+  // broadcast_shapes throws on incompatible shapes; dst's shape must also be the result.
   EMBER_CHECK(broadcast_shapes(src.sizes(), dst.sizes()) == dst.sizes(), "copy_: source of shape ",
               shape_str(src.sizes()), " cannot be broadcast to destination of shape ",
               shape_str(dst.sizes()));
