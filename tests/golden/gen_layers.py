@@ -219,6 +219,11 @@ def pool_cases(fx):
     ties = torch.randint(-2, 3, (2, 2, 5, 5), generator=generator(case + "/x")).double()
     run_module(fx, case, "MaxPool2d", dict(kernel_size=2, stride=1),
                lambda: nn.MaxPool2d(2, stride=1), ties, gradcheck=False)
+    # The same with the common 2×2 stride-2 window on odd sizes (its own fast path in ember).
+    case = "MaxPool2d.ties_k2"
+    ties = torch.randint(-2, 3, (2, 2, 5, 7), generator=generator(case + "/x")).double()
+    run_module(fx, case, "MaxPool2d", dict(kernel_size=2),
+               lambda: nn.MaxPool2d(2), ties, gradcheck=False)
 
     avgpool = [
         ("k2", dict(kernel_size=2), [2, 3, 6, 6]),

@@ -50,9 +50,45 @@ int64_t start_index(int64_t o, int64_t out, int64_t in) {
 }
 int64_t end_index(int64_t o, int64_t out, int64_t in) { return 1 + ((o + 1) * in - 1) / out; }
 
+// The 2×2, stride-2 pooling of nearly every CNN, every window inside the input: the general
+// loop's bounds and stride arithmetic cost more than the four comparisons, so it gets its own
+// straight-line loop (same scan order, same tie and NaN rule).
+bool is_plain_2x2(const Pool2dGeometry& g) {
+  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 &&
+         g.dw == 1 && 2 * g.OH <= g.H && 2 * g.OW <= g.W;
+}
+
+template <class T>
+void max_forward_2x2(const Pool2dGeometry& g, const T* x, T* y, int64_t* idx) {
+  ember::detail::parallel_for(g.planes, parallel(g, g.OH * g.OW * 4), [&](int64_t p) {
+    const T* in = x + p * g.H * g.W;
+    T* out = y + p * g.OH * g.OW;
+    int64_t* out_idx = idx + p * g.OH * g.OW;
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      const int64_t top = 2 * oh * g.W;
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        const int64_t corners[4] = {top + 2 * ow, top + 2 * ow + 1, top + g.W + 2 * ow,
+                                    top + g.W + 2 * ow + 1};
+        int64_t best = corners[0];
+        T best_value = in[best];
+        for (int k = 1; k < 4; ++k) {
+          const T v = in[corners[k]];
+          if (v > best_value || std::isnan(v)) {
+            best_value = v;
+            best = corners[k];
+          }
+        }
+        out[oh * g.OW + ow] = best_value;
+        out_idx[oh * g.OW + ow] = best;
+      }
+    }
+  });
+}
+
 // ATen's loop: each window scanned row by row; the first maximum wins ties, NaN wins always.
 template <class T>
 void max_forward(const Pool2dGeometry& g, const T* x, T* y, int64_t* idx) {
+  if (is_plain_2x2(g)) return max_forward_2x2(g, x, y, idx);
   ember::detail::parallel_for(g.planes, parallel(g, g.OH * g.OW * g.kh * g.kw), [&](int64_t p) {
     const T* in = x + p * g.H * g.W;
     for (int64_t oh = 0; oh < g.OH; ++oh) {
