@@ -1,7 +1,17 @@
-// Matrix products through Eigen maps over ember's buffers (no copies when already contiguous).
+// Matrix products over ember's buffers (no copies when already contiguous): float32 through
+// oneDNN's sgemm when ember is built with oneDNN, everything else through Eigen maps.
+//
+// Why sgemm for float32: on the conv and LSTM shapes of the examples it ran 1.5–4× faster than
+// Eigen at 2 threads (its JIT kernels, and OpenMP barriers that yield), and Eigen's own OpenMP
+// GEMM busy-waits between its blocks — on a loaded 2-core machine that spinning took two
+// thirds of a CNN training step.
 #include "core/kernels/linalg.h"
 
 #include <Eigen/Core>
+
+#ifdef EMBER_WITH_DNNL
+#include <dnnl.h>
+#endif
 
 #include "core/dispatch.h"
 #include "core/tensor_internal.h"
@@ -13,14 +23,52 @@ namespace {
 template <class T>
 using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// out (n x m, contiguous) = a (n x k) * b (k x m), all row-major contiguous.
 template <class T>
-void gemm(const T* a, const T* b, T* out, int64_t n, int64_t k, int64_t m) {
-  Eigen::Map<const RowMajor<T>> A(a, n, k);
-  Eigen::Map<const RowMajor<T>> B(b, k, m);
-  Eigen::Map<RowMajor<T>> C(out, n, m);
-  C.noalias() = A * B;
+using Stored = Eigen::Map<const RowMajor<T>>;
+
+template <class T>
+void eigen_gemm(const Gemm& g, const T* a, const T* b, T* c) {
+  Eigen::Map<RowMajor<T>> C(c, g.n, g.m);
+  const Stored<T> A(a, g.trans_a ? g.k : g.n, g.trans_a ? g.n : g.k);
+  const Stored<T> B(b, g.trans_b ? g.m : g.k, g.trans_b ? g.k : g.m);
+  // Four spelled-out cases: Eigen picks its GEMM kernel from the expression's static type.
+  auto assign = [&](const auto& opa, const auto& opb) {
+    if (g.accumulate)
+      C.noalias() += opa * opb;
+    else
+      C.noalias() = opa * opb;
+  };
+  if (g.trans_a && g.trans_b)
+    assign(A.transpose(), B.transpose());
+  else if (g.trans_a)
+    assign(A.transpose(), B);
+  else if (g.trans_b)
+    assign(A, B.transpose());
+  else
+    assign(A, B);
 }
+
+}  // namespace
+
+void gemm(const Gemm& g, const float* a, const float* b, float* c) {
+#ifdef EMBER_WITH_DNNL
+  if (g.n == 0 || g.m == 0) return;
+  if (g.k == 0) {
+    if (!g.accumulate) std::fill(c, c + g.n * g.m, 0.0f);
+    return;
+  }
+  // Row-major with leading dimensions = stored row lengths; the status only reports bad
+  // arguments, which the callers' shape checks rule out.
+  dnnl_sgemm(g.trans_a ? 'T' : 'N', g.trans_b ? 'T' : 'N', g.n, g.m, g.k, 1.0f, a,
+             g.trans_a ? g.n : g.k, b, g.trans_b ? g.k : g.m, g.accumulate ? 1.0f : 0.0f, c, g.m);
+#else
+  eigen_gemm(g, a, b, c);
+#endif
+}
+void gemm(const Gemm& g, const double* a, const double* b, double* c) { eigen_gemm(g, a, b, c); }
+void gemm(const Gemm& g, const int64_t* a, const int64_t* b, int64_t* c) { eigen_gemm(g, a, b, c); }
+
+namespace {
 
 void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
   EMBER_CHECK(a.dtype() == b.dtype(), op,
@@ -52,11 +100,8 @@ Tensor bmm(const Tensor& a_in, const Tensor& b_in) {
     const T* pa = a.data_ptr<T>();
     const T* pb = b.data_ptr<T>();
     T* po = out.data_ptr<T>();
-    if (k == 0) {
-      std::fill(po, po + B * n * m, T(0));
-      return;
-    }
-    for (int64_t i = 0; i < B; ++i) gemm(pa + i * n * k, pb + i * k * m, po + i * n * m, n, k, m);
+    for (int64_t i = 0; i < B; ++i)
+      gemm(Gemm{n, m, k}, pa + i * n * k, pb + i * k * m, po + i * n * m);
   });
   return out;
 }

@@ -63,21 +63,6 @@ void im2col(const Conv2dGeometry& g, const T* x, int64_t n0, int64_t nb, int64_t
   });
 }
 
-// dst = srcᵀ for a row-major rows×cols matrix, in tiles that stay in L1 (a plain double loop
-// would miss the cache on every write once a column of dst outgrows it).
-template <class T>
-void transpose(const T* src, T* dst, int64_t rows, int64_t cols, bool parallel) {
-  constexpr int64_t kTile = 32;
-  const int64_t tiles_j = (cols + kTile - 1) / kTile;
-  const int64_t tiles = (rows + kTile - 1) / kTile * tiles_j;
-  ember::detail::parallel_for(tiles, parallel, [&](int64_t t) {
-    const int64_t i0 = t / tiles_j * kTile, j0 = t % tiles_j * kTile;
-    const int64_t i1 = std::min(i0 + kTile, rows), j1 = std::min(j0 + kTile, cols);
-    for (int64_t i = i0; i < i1; ++i)
-      for (int64_t j = j0; j < j1; ++j) dst[j * rows + i] = src[i * cols + j];
-  });
-}
-
 // dx += col2im(dcols): the adjoint of im2col. Each thread owns whole (sample, channel) planes.
 template <class T>
 void col2im(const Conv2dGeometry& g, const T* dcols, int64_t n0, int64_t nb, int64_t c0, T* dx) {
@@ -117,19 +102,23 @@ template <class T>
 void forward_impl(const Tensor& x, const Tensor& weight, const Tensor& bias,
                   const Conv2dGeometry& g, Tensor& y) {
   const int64_t G = g.groups, Og = g.Og(), K = g.Kg(), L = g.L(), O = g.O;
-  const Tensor w3 = weight.view({G, Og, K});
+  const Tensor w = weight.contiguous();  // [G·Og, K]: group gi's rows start at gi·Og
+  const T* pw = w.data_ptr<T>();
   const T* px = x.data_ptr<T>();
   const T* pb = bias.defined() ? bias.data_ptr<T>() : nullptr;
   T* py = y.data_ptr<T>();
   const int64_t step = chunk_size(g);
   for (int64_t n0 = 0; n0 < g.N; n0 += step) {
-    const int64_t nb = std::min(step, g.N - n0);
-    Tensor cols = empty({G, K, nb * L}, x.dtype());
+    const int64_t nb = std::min(step, g.N - n0), NL = nb * L;
+    Tensor cols = empty({G, K, NL}, x.dtype()), out = empty({G, Og, NL}, x.dtype());
     T* pc = cols.data_ptr<T>();
-    for (int64_t gi = 0; gi < G; ++gi) im2col(g, px, n0, nb, gi * g.Cg(), pc + gi * K * nb * L);
-    // [G, Og, K] · [G, K, nb·L]: output channel o = gi·Og + og sits at row o of the result.
-    const Tensor out = ember::kernels::bmm(w3, cols);
-    const T* po = out.data_ptr<T>();
+    T* po = out.data_ptr<T>();
+    for (int64_t gi = 0; gi < G; ++gi) {
+      im2col(g, px, n0, nb, gi * g.Cg(), pc + gi * K * NL);
+      // Y_g [Og, nb·L] = W_g [Og, K] · cols_g [K, nb·L]
+      ember::kernels::gemm({Og, NL, K}, pw + gi * Og * K, pc + gi * K * NL, po + gi * Og * NL);
+    }
+    // Output channel o = gi·Og + og sits at row o of `out`; scatter to [n, o, L] plus bias.
     ember::detail::parallel_for(nb * O, nb * O * L >= kParallelGrain, [&](int64_t no) {
       const int64_t n = no / O, o = no % O;
       const T* src = po + (o * nb + n) * L;
@@ -162,61 +151,46 @@ Conv2dGrads backward_impl(const Tensor& dy, const Tensor& x, const Tensor& weigh
     });
   }
   if (!need_x && !need_w) return grads;
-  // dW_g = dY_g · cols_gᵀ needs one operand transposed: transpose the smaller one. With fewer
-  // output than column channels (Og < Kg) that is dY, and the GEMM yields dW_gᵀ = cols_g · dY_gᵀ.
-  const bool transpose_dy = Og < K;
-  Tensor dw3, wt;
-  if (need_w) dw3 = zeros(transpose_dy ? Shape{G, K, Og} : Shape{G, Og, K}, dtype);
-  if (need_x) {
-    grads.dx = zeros({g.N, g.C, g.H, g.W}, dtype);
-    wt = weight.view({G, Og, K}).transpose(1, 2).contiguous();  // [G, K, Og]
-  }
+  // Both products take a transposed operand straight from the GEMM (no transposed copies):
+  // dW_g += dY_g · cols_gᵀ and dcols_g = W_gᵀ · dY_g.
+  const Tensor w = need_x ? weight.contiguous() : Tensor();
+  const T* pw = need_x ? w.data_ptr<T>() : nullptr;
+  Tensor dw;
+  if (need_w) dw = zeros({g.O, g.Cg(), g.kh, g.kw}, dtype);
+  if (need_x) grads.dx = zeros({g.N, g.C, g.H, g.W}, dtype);
   const int64_t step = chunk_size(g);
   for (int64_t n0 = 0; n0 < g.N; n0 += step) {
-    const int64_t nb = std::min(step, g.N - n0);
+    const int64_t nb = std::min(step, g.N - n0), NL = nb * L;
     // dy regrouped as [G, Og, nb·L], the forward's output order (the GEMM operand layout).
-    Tensor dyg;
-    if (need_x || (need_w && !transpose_dy)) {
-      dyg = empty({G, Og, nb * L}, dtype);
-      T* pg = dyg.data_ptr<T>();
-      ember::detail::parallel_for(nb * O, nb * O * L >= kParallelGrain, [&](int64_t no) {
-        const int64_t n = no / O, o = no % O;
-        const T* src = pdy + ((n0 + n) * O + o) * L;
-        std::copy(src, src + L, pg + (o * nb + n) * L);
-      });
-    }
+    Tensor dyg = empty({G, Og, NL}, dtype);
+    T* pg = dyg.data_ptr<T>();
+    ember::detail::parallel_for(nb * O, nb * O * L >= kParallelGrain, [&](int64_t no) {
+      const int64_t n = no / O, o = no % O;
+      const T* src = pdy + ((n0 + n) * O + o) * L;
+      std::copy(src, src + L, pg + (o * nb + n) * L);
+    });
     if (need_w) {
-      Tensor cols = empty({G, K, nb * L}, dtype);
+      Tensor cols = empty({G, K, NL}, dtype);
       T* pc = cols.data_ptr<T>();
-      for (int64_t gi = 0; gi < G; ++gi) im2col(g, px, n0, nb, gi * g.Cg(), pc + gi * K * nb * L);
-      if (transpose_dy) {
-        Tensor dyt = empty({G, nb * L, Og}, dtype);  // dy as [G, nb·L, Og]
-        T* pt = dyt.data_ptr<T>();
-        ember::detail::parallel_for(nb * G, nb * O * L >= kParallelGrain, [&](int64_t ng) {
-          const int64_t n = ng / G, gi = ng % G;
-          transpose(pdy + ((n0 + n) * O + gi * Og) * L, pt + (gi * nb + n) * L * Og, Og, L, false);
-        });
-        dw3.add_(ember::kernels::bmm(cols, dyt));  // dW_gᵀ += cols_g · dY_gᵀ
-      } else {
-        Tensor cols_t = empty({G, nb * L, K}, dtype);
-        T* pt = cols_t.data_ptr<T>();
-        for (int64_t gi = 0; gi < G; ++gi)
-          transpose(pc + gi * K * nb * L, pt + gi * nb * L * K, K, nb * L,
-                    K * nb * L >= kParallelGrain);
-        dw3.add_(ember::kernels::bmm(dyg, cols_t));  // dW_g += dY_g · cols_gᵀ
+      T* pdw = dw.data_ptr<T>();
+      for (int64_t gi = 0; gi < G; ++gi) {
+        im2col(g, px, n0, nb, gi * g.Cg(), pc + gi * K * NL);
+        ember::kernels::gemm({.n = Og, .m = K, .k = NL, .trans_b = true, .accumulate = true},
+                             pg + gi * Og * NL, pc + gi * K * NL, pdw + gi * Og * K);
       }
     }
     if (need_x) {
-      const Tensor dcols = ember::kernels::bmm(wt, dyg);  // [G, K, nb·L] = W_gᵀ · dY_g
-      const T* pd = dcols.data_ptr<T>();
+      Tensor dcols = empty({G, K, NL}, dtype);
+      T* pd = dcols.data_ptr<T>();
       T* pdx = grads.dx.data_ptr<T>();
-      for (int64_t gi = 0; gi < G; ++gi) col2im(g, pd + gi * K * nb * L, n0, nb, gi * g.Cg(), pdx);
+      for (int64_t gi = 0; gi < G; ++gi) {
+        ember::kernels::gemm({.n = K, .m = NL, .k = Og, .trans_a = true}, pw + gi * Og * K,
+                             pg + gi * Og * NL, pd + gi * K * NL);
+        col2im(g, pd + gi * K * NL, n0, nb, gi * g.Cg(), pdx);
+      }
     }
   }
-  if (need_w) {
-    if (transpose_dy) dw3 = dw3.transpose(1, 2).contiguous();
-    grads.dweight = dw3.view({g.O, g.Cg(), g.kh, g.kw});
-  }
+  if (need_w) grads.dweight = dw;
   return grads;
 }
 
