@@ -73,7 +73,7 @@ Tensor Tensor::sigmoid() const {
 Tensor Tensor::relu() const {
   return unary_op("ReluBackward0", UnaryOp::Relu, *this,
                   [](const Tensor& g, const Tensor&, const Tensor& y) {
-                    return masked(g, kernels::binary_scalar(BinaryOp::Gt, y, 0.0));
+                    return kernels::binary(BinaryOp::PassIfPositive, g, y);
                   });
 }
 Tensor Tensor::square() const {

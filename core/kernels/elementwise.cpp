@@ -128,6 +128,8 @@ T apply_binary(BinaryOp op, T a, T b) {
       return a > b;
     case BinaryOp::Ge:
       return a >= b;
+    case BinaryOp::PassIfPositive:
+      return b > 0 ? a : T(0);
   }
   return a;
 }
@@ -142,6 +144,8 @@ void run_binary(BinaryOp op, Tensor& out, const Tensor& a, const Tensor& b) {
       return map2<T>(out, a, b, [](T x, T y) { return x - y; });
     case BinaryOp::Mul:
       return map2<T>(out, a, b, [](T x, T y) { return x * y; });
+    case BinaryOp::PassIfPositive:
+      return map2<T>(out, a, b, [](T x, T y) { return y > T(0) ? x : T(0); });
     case BinaryOp::Div:
       if constexpr (std::is_floating_point_v<T>)
         return map2<T>(out, a, b, [](T x, T y) { return x / y; });

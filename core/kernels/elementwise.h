@@ -19,7 +19,8 @@ enum class UnaryOp {
   Sign,
   Reciprocal
 };
-enum class BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, Eq, Ne, Lt, Le, Gt, Ge };
+// PassIfPositive: a where b > 0, else 0 — ReLU's backward (grad, output) in one pass.
+enum class BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, Eq, Ne, Lt, Le, Gt, Ge, PassIfPositive };
 
 void fill(Tensor& dst, double value);
 // dst = src (src broadcast to dst's shape, converted to dst's dtype).
