@@ -24,7 +24,16 @@ inline bool has_flag(Flags flags, Flags f) { return (flags & f) != Flags::none; 
 // primitive's work split and scratchpad for the threads it saw at creation (its own cache keys on
 // it too), so set_num_threads gets primitives made for the new count.
 struct PrimitiveKey {
-  enum class Kind { BatchNormForward, BatchNormBackward, LayerNormForward, LayerNormBackward };
+  enum class Kind {
+    BatchNormForward,
+    BatchNormBackward,
+    LayerNormForward,
+    LayerNormBackward,
+    ConvForward,
+    ConvBackwardData,
+    ConvBackwardWeights,
+    ConvReorder
+  };
   Kind kind;
   std::vector<int64_t> dims;
   onednn::memory::format_tag tag;
@@ -44,6 +53,9 @@ onednn::primitive_attr primitive_attr();
 struct Primitive {
   onednn::primitive primitive;
   onednn::memory::desc scratchpad;
+  // The layouts the primitive chose for its operands, when they were left to it (format_tag::any),
+  // in an order each kernel defines.
+  std::vector<onednn::memory::desc> operands = {};
 };
 template <class PrimitiveType, class PrimitiveDesc>
 Primitive make_primitive(const PrimitiveDesc& pd) {
