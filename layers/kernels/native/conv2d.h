@@ -3,8 +3,9 @@
 // Forward lowers each group to one GEMM, W_g [Og, Kg] · cols_g [Kg, N·L], where a column of
 // cols (im2col) holds the Kg = Cg·kH·kW input values one output position sees and L = OH·OW.
 // Backward reuses the lowering: dW_g = dY_g · colsᵀ and dcols = W_gᵀ · dY_g, folded back onto
-// the input by col2im. GEMMs are core's (Eigen); batches are chunked to bound the columns'
-// memory.
+// the input by col2im. GEMMs are core's kernels::gemm (sgemm for float32, Eigen otherwise);
+// batches are chunked to bound the columns' memory. functional::conv2d sends float32 calls with
+// many input channels to oneDNN's direct convolution instead (layers/kernels/dnnl/conv2d.cpp).
 #include <cstdint>
 
 #include "ember/tensor.h"
