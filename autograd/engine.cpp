@@ -60,7 +60,10 @@ class AccumulateGrad : public Node {
     Tensor var(variable_);
     Tensor& slot = variable_->grad;
     if (!slot.defined()) {
-      slot = g.clone(var.suggest_memory_format());  // own the buffer: g may be shared
+      // The leaf must own its .grad: g may be shared (a user's grad_output, an input's gradient
+      // passed through unchanged). When nothing else can see g, take it as it is — a clone here
+      // was 13% of a BatchNorm forward+backward.
+      slot = can_steal(g, var) ? g : g.clone(var.suggest_memory_format());
     } else {
       slot.add_(g);
     }
@@ -69,6 +72,14 @@ class AccumulateGrad : public Node {
   std::string name() const override { return "AccumulateGrad"; }
 
  private:
+  // Only the engine's gradient buffer holds g (one reference to its impl, one to the storage,
+  // so no view or user handle aliases it), and g is laid out as a fresh clone would be.
+  static bool can_steal(const Tensor& g, const Tensor& var) {
+    const TensorImpl* impl = g.impl();
+    return g.impl_ptr().use_count() == 1 && impl->storage.use_count() == 1 && impl->offset == 0 &&
+           !impl->requires_grad && !impl->grad_fn && g.is_contiguous(var.suggest_memory_format());
+  }
+
   std::shared_ptr<TensorImpl> variable_;
 };
 

@@ -168,6 +168,27 @@ Tensor wrong_square(const Tensor& x) {
 }
 }  // namespace
 
+// A leaf takes a gradient buffer as its .grad only when nothing else can see it: a grad_output
+// the caller still holds, or one gradient shared by two leaves, must be copied.
+TEST(Autograd, LeafGradNeverAliasesAnotherTensor) {
+  Tensor gy = tensor({1.0f, 2.0f, 3.0f}, {3});
+  Tensor a = randn({3}).requires_grad_();
+  a.backward(gy);  // the root gradient goes straight to a's accumulator
+  gy.fill_(7.0);
+  EXPECT_FLOAT_EQ(a.grad()[2].item<float>(), 3.0f);
+
+  Tensor b = randn({3}).requires_grad_(), c = randn({3}).requires_grad_();
+  (b + c).backward(ones({3}));  // AddBackward passes one tensor to both
+  EXPECT_FALSE(b.grad().shares_storage(c.grad()));
+  b.grad().add_(1.0);
+  EXPECT_FLOAT_EQ(c.grad()[0].item<float>(), 1.0f);
+
+  Tensor d = randn({3}).requires_grad_();
+  (d * 2.0).backward(gy);  // a fresh product: taken, and still correct after a second backward
+  (d * 2.0).backward(gy);
+  EXPECT_FLOAT_EQ(d.grad()[1].item<float>(), 28.0f);
+}
+
 TEST(Gradcheck, PassesOnCorrectOps) {
   manual_seed(0);
   Tensor x = randn({3, 4}, kFloat64).requires_grad_();
