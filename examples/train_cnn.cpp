@@ -1,6 +1,7 @@
 // Trains Conv–Norm–ReLU–MaxPool ×2 → Linear on Fashion-MNIST, like the seeds' comparison of the
-// four normalizations, run for real. Checkpoints (model + optimizer + epoch) are one safetensors
-// file; --resume continues exactly where a saved run stopped.
+// four normalizations, run for real. Checkpoints (model + optimizer + LR schedule + epoch, see
+// ember/optim/checkpoint.h) are one safetensors file; --resume continues exactly where a saved
+// run stopped.
 //
 //   train_cnn [--epochs N] [--batch-size B] [--lr LR] [--optimizer adam|sgd] [--threads T]
 //             [--seed S] [--norm batch|group|layer|instance|none|all] [--channels C]
@@ -106,33 +107,6 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const Args& a, const nn::Module
   throw Error("unknown --optimizer " + a.optimizer + " (adam, sgd)");
 }
 
-// One file: "model.<name>" and "optimizer.<name>" tensors, the epoch in the metadata.
-void save_checkpoint(const std::string& path, const nn::Module& model, const optim::Optimizer& opt,
-                     int epoch) {
-  StateDict all;
-  for (const auto& [name, t] : model.state_dict()) all.insert("model." + name, t);
-  for (const auto& [name, t] : opt.state_dict()) all.insert("optimizer." + name, t);
-  save(all, path, {{"epoch", std::to_string(epoch)}, {"format", "ember.train_cnn.v1"}});
-}
-
-int load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer& opt) {
-  Metadata meta;
-  const StateDict all = load(path, &meta);
-  StateDict model_dict, opt_dict;
-  for (const auto& [name, t] : all) {
-    if (name.rfind("model.", 0) == 0)
-      model_dict.insert(name.substr(6), t);
-    else if (name.rfind("optimizer.", 0) == 0)
-      opt_dict.insert(name.substr(10), t);
-    else
-      throw Error("checkpoint " + path + ": unexpected tensor \"" + name + "\"");
-  }
-  EMBER_CHECK(meta.count("epoch"), "checkpoint ", path, " has no epoch in its metadata");
-  model.load_state_dict(model_dict);
-  opt.load_state_dict(opt_dict);
-  return std::stoi(meta.at("epoch"));
-}
-
 double accuracy(nn::Module& model, data::DataLoader& loader) {
   NoGradGuard no_grad;
   model.eval();
@@ -171,8 +145,7 @@ RunResult train(const Args& a, const std::string& norm) {
   optim::CosineAnnealingLR schedule(*opt, a.epochs);
   int start_epoch = 0;
   if (!a.resume.empty()) {
-    start_epoch = load_checkpoint(a.resume, *model, *opt);
-    for (int e = 0; e < start_epoch; ++e) schedule.step();  // replay the schedule
+    start_epoch = static_cast<int>(load_checkpoint(a.resume, *model, *opt, &schedule));
     log_info("resumed from " + a.resume + " after epoch " + std::to_string(start_epoch));
   }
   std::printf("%s\n", repr(*model).c_str());
@@ -223,7 +196,7 @@ RunResult train(const Args& a, const std::string& norm) {
                   a.epochs, loss_sum / seen, static_cast<double>(correct) / seen,
                   result.test_accuracy, epoch_seconds);
     log_info(line);
-    if (!a.save.empty()) save_checkpoint(a.save, *model, *opt, epoch + 1);
+    if (!a.save.empty()) save_checkpoint(a.save, *model, *opt, &schedule, epoch + 1);
   }
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
