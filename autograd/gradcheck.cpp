@@ -99,6 +99,7 @@ GradcheckResult gradcheck(const std::function<std::vector<Tensor>(const std::vec
   };
 
   Worst worst;
+  double max_abs_error = 0;
   for (size_t ci = 0; ci < checked.size(); ++ci) {
     Tensor& x = work[checked[ci]];
     double* p = x.data_ptr<double>();
@@ -112,7 +113,10 @@ GradcheckResult gradcheck(const std::function<std::vector<Tensor>(const std::vec
       for (size_t k = 0; k < outputs.size(); ++k) {
         const double n = (plus[k] - minus[k]) / (2 * options.eps);
         const double a = analytical[k][ci][j];
-        const double excess = std::abs(a - n) - (options.atol + options.rtol * std::abs(n));
+        const double error = std::abs(a - n);
+        max_abs_error =
+            std::isnan(error) || std::isnan(max_abs_error) ? NAN : std::max(max_abs_error, error);
+        const double excess = error - (options.atol + options.rtol * std::abs(n));
         if (std::isnan(a) != std::isnan(n) || excess > worst.excess || std::isnan(excess)) {
           worst = {std::isnan(excess) ? INFINITY : excess, k, checked[ci], j, a, n};
         }
@@ -122,6 +126,7 @@ GradcheckResult gradcheck(const std::function<std::vector<Tensor>(const std::vec
 
   GradcheckResult result;
   result.ok = worst.excess <= 0;
+  result.max_abs_error = max_abs_error;
   std::ostringstream report;
   report << std::setprecision(10) << (result.ok ? "gradcheck passed" : "gradcheck FAILED")
          << ": worst element is output " << worst.output << ", input " << worst.input << ", index "

@@ -199,6 +199,7 @@ TEST(Gradcheck, PassesOnCorrectOps) {
       },
       {x, w});
   EXPECT_TRUE(result.ok) << result.report;
+  EXPECT_LT(result.max_abs_error, 1e-7);  // central differences: O(eps²) plus rounding
 }
 
 TEST(Gradcheck, FailsOnAWrongBackwardAndNamesTheElement) {
@@ -210,6 +211,7 @@ TEST(Gradcheck, FailsOnAWrongBackwardAndNamesTheElement) {
   EXPECT_NE(result.report.find("output 0, input 0, index ["), std::string::npos) << result.report;
   EXPECT_NE(result.report.find("analytical"), std::string::npos) << result.report;
   EXPECT_NE(result.report.find("numerical"), std::string::npos) << result.report;
+  EXPECT_GT(result.max_abs_error, 1e-2);  // wrong_square is off by a factor on every element
 }
 
 TEST(Gradcheck, RefusesFloat32) {

@@ -18,6 +18,8 @@ struct GradcheckOptions {
 struct GradcheckResult {
   bool ok = false;
   std::string report;  // names the worst element: output, input, index, analytical vs numerical
+  // The largest |analytical − numerical| over every element checked (NaN if either was NaN).
+  double max_abs_error = 0;
   explicit operator bool() const { return ok; }
 };
 
