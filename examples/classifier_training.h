@@ -149,6 +149,7 @@ inline RunResult train_classifier(const RunOptions& o, const std::string& name,
     log_info("resumed from " + o.resume + " after epoch " + std::to_string(start_epoch));
   }
   std::printf("%s\n", repr(*t.model).c_str());
+  std::fflush(stdout);  // before the log lines (stderr), also when both go to one pipe
   log_info("run \"" + name + "\": batch " + std::to_string(o.batch_size) + ", " +
            std::to_string(o.threads) + " threads, " + std::to_string(images.size(0)) +
            " training images");
