@@ -42,32 +42,6 @@ T* ptr(const Tensor& t) {
   return const_cast<T*>(t.data_ptr<T>());
 }
 
-// m [r, c] as a contiguous [c, r]. Every cell step transposes small matrices around its GEMMs
-// (ember's GEMM takes row-major operands only); ember's generic strided copy walks them element by
-// element with index arithmetic, this reads eight columns of a row at a time (2-3x faster).
-Tensor transposed(const Tensor& m) {
-  const Tensor src_t = m.stride(1) == 1 ? m : m.contiguous();
-  const int64_t rows = m.size(0), cols = m.size(1), ld = src_t.stride(0);
-  Tensor out = empty({cols, rows}, m.dtype());
-  auto run = [&](auto tag) {
-    using T = decltype(tag);
-    const T* src = ptr<T>(src_t);
-    T* dst = ptr<T>(out);
-    constexpr int64_t kCols = 8;
-    int64_t j0 = 0;
-    for (; j0 + kCols <= cols; j0 += kCols)
-      for (int64_t i = 0; i < rows; ++i)
-        for (int64_t j = 0; j < kCols; ++j) dst[(j0 + j) * rows + i] = src[i * ld + j0 + j];
-    for (; j0 < cols; ++j0)
-      for (int64_t i = 0; i < rows; ++i) dst[j0 * rows + i] = src[i * ld + j0];
-  };
-  if (m.dtype() == kFloat64)
-    run(double{});
-  else
-    run(float{});
-  return out;
-}
-
 // Σ over the rows of a contiguous [n, k] matrix (the bias gradients), row by row so the inner
 // loop runs along memory.
 Tensor column_sums(const Tensor& m) {
@@ -87,24 +61,8 @@ Tensor column_sums(const Tensor& m) {
   return out;
 }
 
-// X·Wᵀ for row blocks X [n, in] against one W [out, in]. ember's GEMM takes row-major operands
-// only, so this costs either one transposed copy of W (then each call is copy-free) or, computed
-// as (W·Xᵀ)ᵀ, transposes of X and of the product in every call. `rows` (the rows of all calls
-// together) decides which is cheaper: a cell step does not pay for copying its weights.
-class TimesWeightT {
- public:
-  TimesWeightT(const Tensor& w, int64_t rows) : w_(w) {
-    const int64_t out = w.size(0), in = w.size(1);
-    if (out * in <= rows * (in + out)) wt_ = transposed(w);
-  }
-  Tensor operator()(const Tensor& x) const {
-    if (wt_.defined()) return kernels::mm(x, wt_);
-    return transposed(kernels::mm(w_, transposed(x)));
-  }
-
- private:
-  Tensor w_, wt_;
-};
+// X·Wᵀ for X [n, in] and W [out, in]: the GEMM reads W transposed in place.
+Tensor times_transposed(const Tensor& x, const Tensor& w) { return kernels::mm(x, false, w, true); }
 
 Tensor detached(const Tensor& t) { return t.detach().contiguous(); }
 
@@ -131,13 +89,12 @@ void forward_steps(RNNMode mode, const Shapes& s, const Tensor& x, const Tensor&
   const Tensor bh = b_hh.defined() ? detached(b_hh) : zeros({GH}, dt);
   auto c_slot = [&](int64_t t) { return ptr<T>(buf.cs) + (keep ? t : t % 2) * B * H; };
 
-  const TimesWeightT times_wih(w_ih.detach(), s.T * B);
-  const TimesWeightT times_whh(w_hh.detach(), (has_h0 ? s.T : s.T - 1) * B);
-  const Tensor gx = times_wih(detached(x).view({s.T * B, s.I}));
+  const Tensor wih = detached(w_ih), whh = detached(w_hh);
+  const Tensor gx = times_transposed(detached(x).view({s.T * B, s.I}), wih);
   for (int64_t t = 0; t < s.T; ++t) {
     const Tensor h_prev = t == 0 ? buf.h0 : buf.y.select(0, t - 1);
     // Without h0 the first step's h·W_hhᵀ is zero: no GEMM.
-    const Tensor gh = t == 0 && !has_h0 ? zeros({B, GH}, dt) : times_whh(h_prev);
+    const Tensor gh = t == 0 && !has_h0 ? zeros({B, GH}, dt) : times_transposed(h_prev, whh);
     GatesForward<T> a{};
     a.gx = ptr<T>(gx) + t * B * GH;
     a.gh = ptr<T>(gh);
@@ -246,18 +203,18 @@ std::vector<Tensor> RecurrenceNode::backward(const Tensor& dy, const Tensor& dh_
   if (needs_[kX]) grads[kX] = kernels::mm(dgi2, wih).view({steps, B, s_.I});
   if (needs_[kH0]) grads[kH0] = dh_carry;
   if (needs_[kC0]) grads[kC0] = dc;  // swapped: dc now holds dL/dc_0
-  // One transposed copy of d(gates) serves both weight GEMMs unless the GRU's sides differ.
-  const Tensor dgiT = needs_[kWih] || (!gru && needs_[kWhh]) ? transposed(dgi2) : Tensor();
-  if (needs_[kWih]) grads[kWih] = kernels::mm(dgiT, detached(xs).view({steps * B, s_.I}));
+  // dW = Σ_t d(gates)_tᵀ·input_t: the GEMM reads d(gates) transposed in place.
+  if (needs_[kWih])
+    grads[kWih] = kernels::mm(dgi2, true, detached(xs).view({steps * B, s_.I}), false);
   if (needs_[kWhh]) {
     // Σ_t d(gates)_tᵀ·h_{t−1} as one GEMM against [h0; y_0 … y_{T−2}].
-    const Tensor dghT = gru ? transposed(dgh2) : dgiT;
+    const Tensor& dgh_w = gru ? dgh2 : dgi2;  // the LSTM's two gate gradients are one
     if (steps == 1 && !h0.defined()) {
       grads[kWhh] = zeros({GH, H}, dt);  // h0 = 0
     } else {
       const Tensor h_prev =
           steps == 1 ? hp0 : cat({hp0.unsqueeze(0), ys.slice(0, 0, steps - 1)}, 0);
-      grads[kWhh] = kernels::mm(dghT, h_prev.view({steps * B, H}));
+      grads[kWhh] = kernels::mm(dgh_w, true, h_prev.view({steps * B, H}), false);
     }
   }
   if (needs_[kBih]) grads[kBih] = column_sums(dgi2);

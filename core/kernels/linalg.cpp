@@ -85,6 +85,27 @@ Tensor mm(const Tensor& a, const Tensor& b) {
   return kernels::bmm(a.unsqueeze(0), b.unsqueeze(0)).squeeze(0);
 }
 
+Tensor mm(const Tensor& a_in, bool trans_a, const Tensor& b_in, bool trans_b) {
+  EMBER_CHECK(a_in.dim() == 2 && b_in.dim() == 2, "mm: expected 2-D tensors, got ",
+              shape_str(a_in.sizes()), " and ", shape_str(b_in.sizes()));
+  check_same_dtype("mm", a_in, b_in);
+  const Tensor a = a_in.detach().contiguous(), b = b_in.detach().contiguous();
+  const Gemm g{.n = a.size(trans_a ? 1 : 0),
+               .m = b.size(trans_b ? 0 : 1),
+               .k = a.size(trans_a ? 0 : 1),
+               .trans_a = trans_a,
+               .trans_b = trans_b};
+  EMBER_CHECK(b.size(trans_b ? 1 : 0) == g.k, "mat1 and mat2 shapes cannot be multiplied (",
+              shape_str(a.sizes()), trans_a ? "ᵀ" : "", " and ", shape_str(b.sizes()),
+              trans_b ? "ᵀ" : "", ")");
+  Tensor out = detail::new_tensor({g.n, g.m}, a.dtype());
+  detail::dispatch(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    gemm(g, a.data_ptr<T>(), b.data_ptr<T>(), out.data_ptr<T>());
+  });
+  return out;
+}
+
 Tensor bmm(const Tensor& a_in, const Tensor& b_in) {
   EMBER_CHECK(a_in.dim() == 3 && b_in.dim() == 3, "bmm: expected 3-D tensors, got ",
               shape_str(a_in.sizes()), " and ", shape_str(b_in.sizes()));

@@ -18,6 +18,9 @@ void gemm(const Gemm& g, const int64_t* a, const int64_t* b, int64_t* c);
 
 // [n,k] x [k,m] -> [n,m]; any strides; same dtype.
 Tensor mm(const Tensor& a, const Tensor& b);
+// op(a)·op(b) with op = transpose where asked (a is [k,n] when trans_a, b [m,k] when trans_b):
+// the GEMM reads the operands as stored, so no transposed copy is made.
+Tensor mm(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b);
 // [B,n,k] x [B,k,m] -> [B,n,m].
 Tensor bmm(const Tensor& a, const Tensor& b);
 
