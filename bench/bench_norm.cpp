@@ -22,6 +22,8 @@
 
 #include "bench/machine_load.h"
 #include "bench/norm_case.h"
+#include "bench/report.h"
+#include "bench/torch_side.h"
 #include "bench/triad.h"
 
 namespace bench {
@@ -44,14 +46,6 @@ const char* backend_name(Backend b) {
       return "libtorch";
   }
   return "?";
-}
-
-bool have_torch() {
-#ifdef EMBER_BENCH_WITH_TORCH
-  return true;
-#else
-  return false;
-#endif
 }
 
 // A case with the targets: the median ratio ember-auto / LibTorch in the same run.
@@ -145,7 +139,7 @@ const Inputs& inputs_of(int case_index) {
   return cache.emplace(case_index, std::move(in)).first->second;
 }
 
-std::unique_ptr<NormRunner> make_runner(int case_index, Backend backend) {
+std::unique_ptr<NormRunner> make_runner(int case_index, [[maybe_unused]] Backend backend) {
   // An NHWC case takes its NCHW twin's values, so both layouts and LibTorch see the same numbers.
   const Inputs& in = inputs_of(cases()[case_index].reference);
   const NormCase& c = cases()[case_index].norm;
@@ -219,92 +213,6 @@ void register_benchmarks() {
               ->UseRealTime()
               ->Unit(benchmark::kMicrosecond);
         }
-}
-
-double to_ms(double value, benchmark::TimeUnit unit) {
-  switch (unit) {
-    case benchmark::kNanosecond:
-      return value * 1e-6;
-    case benchmark::kMicrosecond:
-      return value * 1e-3;
-    case benchmark::kMillisecond:
-      return value;
-    case benchmark::kSecond:
-      return value * 1e3;
-  }
-  return value;
-}
-
-// Which statistic of the repetitions the table shows. The median is the default; the minimum
-// (--table_stat=min) estimates the undisturbed cost when other tenants' noise only adds time.
-enum class Stat { Median, Min };
-
-// Shows one line per benchmark (its median over repetitions, or its only run) and keeps every
-// repetition's time for the table.
-class TimeCollector : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    std::vector<Run> shown;
-    for (const Run& r : runs) {
-      const std::string& name = r.run_name.function_name;
-      if (r.error_occurred) {
-        errors_[name] = r.error_message;
-        shown.push_back(r);
-      } else if (r.run_type == Run::RT_Aggregate) {
-        if (r.aggregate_name != "median") continue;
-        medians_[name] = to_ms(r.GetAdjustedRealTime(), r.time_unit);
-        shown.push_back(r);
-      } else {
-        samples_[name].push_back(to_ms(r.GetAdjustedRealTime(), r.time_unit));
-        if (r.repetitions <= 1) shown.push_back(r);
-      }
-    }
-    if (!shown.empty()) ConsoleReporter::ReportRuns(shown);
-  }
-
-  // In ms, or NaN when the benchmark did not run (filtered out, or failed). Only Google
-  // Benchmark's median survives --benchmark_report_aggregates_only.
-  double time_ms(const std::string& name, Stat stat) const {
-    auto it = samples_.find(name);
-    if (it == samples_.end() || it->second.empty()) {
-      auto m = medians_.find(name);
-      return stat == Stat::Median && m != medians_.end() ? m->second : NAN;
-    }
-    std::vector<double> v = it->second;
-    std::sort(v.begin(), v.end());
-    if (stat == Stat::Min) return v.front();
-    const size_t m = v.size() / 2;
-    return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-  }
-  const std::map<std::string, std::string>& errors() const { return errors_; }
-
- private:
-  std::map<std::string, double> medians_;
-  std::map<std::string, std::vector<double>> samples_;
-  std::map<std::string, std::string> errors_;
-};
-
-std::string fmt(const char* format, double v) {
-  if (std::isnan(v)) return "–";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
-
-// Three significant digits, so 12.8 ms and 0.00512 ms both read naturally.
-std::string fmt_ms(double ms) {
-  if (std::isnan(ms)) return "–";
-  if (ms >= 100) return fmt("%.0f", ms);
-  if (ms >= 10) return fmt("%.1f", ms);
-  if (ms >= 1) return fmt("%.2f", ms);
-  return fmt("%.3g", ms);
-}
-
-// "≤ 0.6 ✓" when met, "≤ 0.6 ✗" when missed, "≤ 0.6" when not measured.
-std::string verdict(double limit, double value) {
-  const std::string s = fmt("≤ %.2g", limit);
-  if (std::isnan(value)) return s;
-  return s + (value <= limit ? " ✓" : " ✗");
 }
 
 // Each ember backend against LibTorch (or, without it, against ember-native) on one train-mode
@@ -413,32 +321,10 @@ void print_table(const TimeCollector& results, Stat stat, const std::map<int, do
 }  // namespace bench
 
 int main(int argc, char** argv) {
-  // Defaults for a noisy 2-core machine and a full run of about 5 minutes: medians of 10 short
-  // repetitions (single repetitions here have a heavy tail — page faults, other tenants — that a
-  // median of 5 does not always hide), interleaved at random with every other benchmark's so that
-  // a burst of load from elsewhere spreads over all backends instead of sinking one. Flags given
-  // on the command line win (Google Benchmark keeps the last occurrence).
-  std::vector<std::string> args = {argv[0], "--benchmark_repetitions=10",
-                                   "--benchmark_min_time=0.05",
-                                   "--benchmark_enable_random_interleaving=true"};
-  bool parity = true;
-  std::vector<bench::Stat> stats = {bench::Stat::Median};
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--no_parity")
-      parity = false;
-    else if (arg == "--table_stat=min")
-      stats = {bench::Stat::Min};
-    else if (arg == "--table_stat=both")
-      stats = {bench::Stat::Median, bench::Stat::Min};
-    else if (arg != "--table_stat=median")
-      args.push_back(arg);
-  }
-  std::vector<char*> cargs;
-  for (auto& a : args) cargs.push_back(a.data());
-  int cargc = static_cast<int>(cargs.size());
-  benchmark::Initialize(&cargc, cargs.data());
-  if (benchmark::ReportUnrecognizedArguments(cargc, cargs.data())) return 1;
+  // A full run takes about 5 minutes: medians of 10 short repetitions (single repetitions here
+  // have a heavy tail — page faults, other tenants — that a median of 5 does not always hide).
+  bench::ReportOptions options;
+  if (!bench::initialize(argc, argv, "0.05", &options)) return 1;
 
   std::printf("bench_norm: ember %s oneDNN", ember::nn::has_dnnl() ? "with" : "without");
 #ifdef EMBER_BENCH_WITH_TORCH
@@ -453,7 +339,7 @@ int main(int argc, char** argv) {
     triad[t] = bench::triad_gbps(t);
     std::printf("triad probe, %d thread%s: %.1f GB/s\n", t, t > 1 ? "s" : "", triad[t]);
   }
-  if (parity) bench::print_parity();
+  if (options.parity) bench::print_parity();
   std::printf("\n");
   std::fflush(stdout);
 
@@ -461,7 +347,8 @@ int main(int argc, char** argv) {
   bench::TimeCollector collector;
   benchmark::RunSpecifiedBenchmarks(&collector);
   bench::runner_cache().clear();
-  for (bench::Stat stat : stats) bench::print_table(collector, stat, triad, load_before, foreign);
+  for (bench::Stat stat : options.stats)
+    bench::print_table(collector, stat, triad, load_before, foreign);
   benchmark::Shutdown();
   return 0;
 }

@@ -1,8 +1,6 @@
 // LibTorch's half of bench_norm: torch::nn modules on the same values, the same phases. Built
 // only when find_package(Torch) succeeds, in its own C++17 translation unit (bench/CMakeLists.txt).
-#include <ATen/Parallel.h>
 #include <torch/nn.h>
-#include <torch/version.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -104,22 +102,6 @@ class TorchRunner : public NormRunner {
 std::unique_ptr<NormRunner> make_torch_runner(const NormCase& c, const std::vector<float>& x,
                                               const std::vector<float>& dy) {
   return std::make_unique<TorchRunner>(c, x, dy);
-}
-
-// ATen's OpenMP backend keeps its own count and re-applies it lazily on each thread's first
-// parallel region, so set it through ATen, not just omp_set_num_threads.
-void torch_set_num_threads(int n) { at::set_num_threads(n); }
-int torch_get_num_threads() { return at::get_num_threads(); }
-
-std::string torch_description() {
-  std::string backend = "unknown";
-  const std::string info = at::get_parallel_info();
-  const std::string key = "ATen parallel backend: ";
-  if (const auto pos = info.find(key); pos != std::string::npos)
-    backend = info.substr(pos + key.size(), info.find('\n', pos) - pos - key.size());
-  // Major.minor only: Debian's 1.13.1 headers say patch 0.
-  return "LibTorch " + std::to_string(TORCH_VERSION_MAJOR) + "." +
-         std::to_string(TORCH_VERSION_MINOR) + " (ATen parallel backend: " + backend + ")";
 }
 
 }  // namespace bench

@@ -51,9 +51,6 @@ std::unique_ptr<NormRunner> make_ember_runner(const NormCase& c, const std::vect
 #ifdef EMBER_BENCH_WITH_TORCH
 std::unique_ptr<NormRunner> make_torch_runner(const NormCase& c, const std::vector<float>& x,
                                               const std::vector<float>& dy);
-void torch_set_num_threads(int n);
-int torch_get_num_threads();
-std::string torch_description();  // "LibTorch 1.13 (ATen parallel backend: OpenMP)"
 #endif
 
 }  // namespace bench
