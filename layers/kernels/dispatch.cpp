@@ -72,18 +72,9 @@ bool use_dnnl_ln(const Tensor& x, const RowLayout& layout, bool centered) {
       return dnnl::supports_layer_norm(x, layout) && dnnl::prefers_layer_norm(x, layout);
   }
 }
-// Backward: the native kernel wins on long rows, oneDNN's on many short ones (min of interleaved
-// runs, ms, native vs oneDNN, 1 thread: [4096,768] 1.50 vs 1.89, [512,768] 0.122 vs 0.177,
-// [128,256] 0.014 vs 0.017, [64,256] 0.0064 vs 0.0098 — but [4096,64] 0.180 vs 0.128, [4096,7]
-// 0.138 vs 0.097). Either backward works from either forward's statistics.
-bool use_dnnl_ln_backward(const Tensor& x, const RowLayout& layout, bool centered) {
-  if (norm_backend() == NormBackend::Auto && layout.row_size >= 256) return false;
-  return use_dnnl_ln(x, layout, centered);
-}
 #else
 bool use_dnnl_bn(const Tensor&) { return false; }
 bool use_dnnl_ln(const Tensor&, const RowLayout&, bool) { return false; }
-bool use_dnnl_ln_backward(const Tensor&, const RowLayout&, bool) { return false; }
 #endif
 }  // namespace
 
@@ -124,7 +115,7 @@ NormGrads row_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
                             const Tensor& mean, const Tensor& rstd, const RowLayout& layout,
                             bool centered, NeedGrads needs, double eps) {
 #ifdef EMBER_WITH_DNNL
-  if (use_dnnl_ln_backward(x, layout, centered))
+  if (use_dnnl_ln(x, layout, centered))
     return dnnl::layer_norm_backward(dy, x, weight, mean, rstd, layout, needs, eps);
 #endif
   return native::row_norm_backward(dy, x, weight, mean, rstd, layout, centered, needs, eps);

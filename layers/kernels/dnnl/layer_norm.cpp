@@ -50,8 +50,14 @@ bool supports_layer_norm(const Tensor& x, const RowLayout& layout) {
 // favour oneDNN — [4096,7] 0.30 vs 0.13, [4096,64] 0.25 vs 0.14, [16384,100] 1.59 vs 1.27;
 // long rows tie — [64,768] 0.025 vs 0.027, [256,1024] 0.106 vs 0.110; below ~8K elements the
 // call overhead decides — [8,768] 0.007 vs 0.018, [16,256] 0.005 vs 0.017.
+// Later, with the native kernels tuned, the benchmark's best repetitions put rows of 256+ on the
+// native side at both thread counts: [4096,768] fwd+bwd 2.64 vs 3.20 ms (1 thread), 2.36 vs 3.87
+// (2 threads); [64,256] 0.017 vs 0.037 (2 threads); the native backward alone beat oneDNN's on
+// every long-row shape tried ([512,768] 0.122 vs 0.177, [128,256] 0.014 vs 0.017, 1 thread),
+// while many short rows stay faster on oneDNN ([4096,64] bwd 0.128 vs 0.180, [4096,7] 0.097 vs
+// 0.138).
 bool prefers_layer_norm(const Tensor& x, const RowLayout& layout) {
-  return supports_layer_norm(x, layout) && x.numel() >= 16384;
+  return supports_layer_norm(x, layout) && x.numel() >= 16384 && layout.row_size < 256;
 }
 
 RowNormForward layer_norm_forward(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
