@@ -110,31 +110,42 @@ void execute(const std::vector<Edge>& roots, const std::vector<Tensor>& root_gra
              bool retain_graph, const std::vector<Capture>* captures,
              std::vector<Tensor>* captured) {
   NoGradGuard no_grad;
-  std::unordered_map<Node*, int> deps;
-  std::unordered_map<Node*, std::shared_ptr<Node>> owners;
-  std::vector<Node*> stack;
-  for (const Edge& e : roots) {
-    if (owners.emplace(e.node.get(), e.node).second) stack.push_back(e.node.get());
-  }
+  // Every node reachable from the roots gets an index; the per-node state lives in vectors by
+  // index (one hash map instead of four: a small graph's backward was mostly malloc).
+  std::unordered_map<Node*, size_t> index;
+  std::vector<std::shared_ptr<Node>> nodes;  // keeps each node alive while the engine runs
+  std::vector<int> deps;                     // incoming edges not yet processed
+  auto visit = [&](const std::shared_ptr<Node>& n) {
+    const auto [it, added] = index.emplace(n.get(), nodes.size());
+    if (added) {
+      nodes.push_back(n);
+      deps.push_back(0);
+    }
+    return std::pair<size_t, bool>{it->second, added};
+  };
+  std::vector<size_t> stack;
+  for (const Edge& e : roots)
+    if (const auto [i, added] = visit(e.node); added) stack.push_back(i);
   while (!stack.empty()) {  // count each node's incoming edges
-    Node* n = stack.back();
+    Node* n = nodes[stack.back()].get();
     stack.pop_back();
     for (const Edge& e : n->next_edges) {
       if (!e.valid()) continue;
-      ++deps[e.node.get()];
-      if (owners.emplace(e.node.get(), e.node).second) stack.push_back(e.node.get());
+      const auto [i, added] = visit(e.node);
+      ++deps[i];
+      if (added) stack.push_back(i);
     }
   }
 
-  std::unordered_map<Node*, std::vector<Tensor>> buffers;
+  std::vector<std::vector<Tensor>> buffers(nodes.size());
   // Slots holding a sum the engine allocated itself; later gradients are added in place there
   // (an RNN's weights receive one gradient per step). A first gradient may be shared, so it is
   // never written to.
-  std::unordered_map<Node*, std::vector<bool>> owned;
-  auto add_to_buffer = [&](Node* node, uint32_t nr, const Tensor& g) {
-    auto& buf = buffers[node];
-    auto& own = owned[node];
-    buf.resize(std::max<size_t>(node->num_outputs, nr + 1));
+  std::vector<std::vector<bool>> owned(nodes.size());
+  auto add_to_buffer = [&](size_t i, uint32_t nr, const Tensor& g) {
+    auto& buf = buffers[i];
+    auto& own = owned[i];
+    buf.resize(std::max<size_t>(nodes[i]->num_outputs, nr + 1));
     own.resize(buf.size(), false);
     if (!buf[nr].defined()) {
       buf[nr] = g;
@@ -145,19 +156,19 @@ void execute(const std::vector<Edge>& roots, const std::vector<Tensor>& root_gra
       own[nr] = true;
     }
   };
-  for (size_t i = 0; i < roots.size(); ++i)
-    add_to_buffer(roots[i].node.get(), roots[i].input_nr, root_grads[i]);
+  for (size_t r = 0; r < roots.size(); ++r)
+    add_to_buffer(index.at(roots[r].node.get()), roots[r].input_nr, root_grads[r]);
 
-  std::vector<Node*> ready;
-  for (auto& [node, owner] : owners)
-    if (deps[node] == 0) ready.push_back(node);
+  std::vector<size_t> ready;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (deps[i] == 0) ready.push_back(i);
 
   while (!ready.empty()) {
-    Node* node = ready.back();
+    const size_t ni = ready.back();
     ready.pop_back();
-    std::vector<Tensor> grads = std::move(buffers[node]);
-    buffers.erase(node);
-    owned.erase(node);
+    Node* node = nodes[ni].get();
+    std::vector<Tensor> grads = std::move(buffers[ni]);
+    owned[ni].clear();
     grads.resize(node->num_outputs);
     if (captures) {
       for (const Capture& c : *captures)
@@ -188,6 +199,7 @@ void execute(const std::vector<Edge>& roots, const std::vector<Tensor>& root_gra
     for (size_t i = 0; i < node->next_edges.size(); ++i) {
       const Edge& e = node->next_edges[i];
       if (!e.valid()) continue;
+      const size_t next = index.at(e.node.get());
       if (i < outs.size() && outs[i].defined()) {
         Tensor g = outs[i];
         const auto& expected = e.node->output_sizes;
@@ -198,9 +210,9 @@ void execute(const std::vector<Edge>& roots, const std::vector<Tensor>& root_gra
           if (g.dtype() != e.node->output_dtypes[e.input_nr])
             g = g.to(e.node->output_dtypes[e.input_nr]);
         }
-        add_to_buffer(e.node.get(), e.input_nr, g);
+        add_to_buffer(next, e.input_nr, g);
       }
-      if (--deps[e.node.get()] == 0) ready.push_back(e.node.get());
+      if (--deps[next] == 0) ready.push_back(next);
     }
   }
 }
