@@ -69,9 +69,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
       // running = (1 − m)·running + m·batch, with the unbiased batch variance.
       NoGradGuard no_grad;
       const double n = static_cast<double>(x.numel() / x.size(1));
-      if (running_mean.defined()) Tensor(running_mean).mul_(1.0 - momentum).add_(f.mean, momentum);
+      if (running_mean.defined())
+        detail::blend_into(running_mean, f.mean, 1.0 - momentum, momentum);
       if (running_var.defined())
-        Tensor(running_var).mul_(1.0 - momentum).add_(f.var, momentum * n / (n - 1.0));
+        detail::blend_into(running_var, f.var, 1.0 - momentum, momentum * n / (n - 1.0));
     }
   } else {
     mean = running_mean.detach().clone();

@@ -41,9 +41,9 @@ Tensor instance_norm(const Tensor& x, const Tensor& running_mean, const Tensor& 
     for (int64_t d = 2; d < x.dim(); ++d) spatial.push_back(d);
     const Tensor xd = x.detach();
     if (running_mean.defined())
-      Tensor(running_mean).mul_(1.0 - momentum).add_(xd.mean(spatial).mean({0}), momentum);
+      detail::blend_into(running_mean, xd.mean(spatial).mean({0}), 1.0 - momentum, momentum);
     if (running_var.defined())
-      Tensor(running_var).mul_(1.0 - momentum).add_(xd.var(spatial, true).mean({0}), momentum);
+      detail::blend_into(running_var, xd.var(spatial, true).mean({0}), 1.0 - momentum, momentum);
   }
   kernels::RowLayout layout;
   layout.rows = x.numel() == 0 ? 0 : N * C;

@@ -1,5 +1,8 @@
 #include "layers/norm_common.h"
 
+#include "core/dispatch.h"
+#include "ember/autograd/grad_mode.h"
+
 namespace ember::nn::detail {
 
 Tensor record_norm(
@@ -54,6 +57,27 @@ void check_rank(const Tensor& x, int64_t a, int64_t b) {
     throw Error(ember::detail::concat("expected ", a, "D input (got ", x.dim(), "D input)"));
   throw Error(
       ember::detail::concat("expected ", a, "D or ", b, "D input (got ", x.dim(), "D input)"));
+}
+
+void blend_into(const Tensor& running, const Tensor& batch, double keep, double take) {
+  NoGradGuard no_grad;
+  Tensor target = running;
+  // Four elementwise ops (with their broadcast plans and temporaries) were most of a small
+  // BatchNorm's forward; the common case is two contiguous vectors of one dtype: one loop, each
+  // value blended in double and rounded once.
+  if (running.is_contiguous() && batch.is_contiguous() && running.dtype() == batch.dtype() &&
+      running.numel() == batch.numel() && is_floating(running.dtype())) {
+    ember::detail::dispatch_floating(running.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      T* r = target.data_ptr<T>();
+      const T* b = batch.data_ptr<T>();
+      for (int64_t i = 0; i < running.numel(); ++i)
+        r[i] = static_cast<T>(keep * static_cast<double>(r[i]) + take * static_cast<double>(b[i]));
+    });
+    target.bump_version();
+    return;
+  }
+  target.mul_(keep).add_(batch.view(running.sizes()), take);
 }
 
 }  // namespace ember::nn::detail

@@ -22,6 +22,9 @@ Tensor row_norm(const char* name, const Tensor& x, const kernels::RowLayout& lay
 
 // Throws unless `t` (when defined) has `n` elements: "weight should contain 3 elements not 4".
 void check_per_channel(const Tensor& t, const char* what, int64_t n);
+// running ← keep·running + take·batch, in place (the running-statistics update; running and
+// batch hold the same number of values).
+void blend_into(const Tensor& running, const Tensor& batch, double keep, double take);
 // Throws unless every defined tensor has x's dtype.
 void check_same_dtype(const Tensor& x,
                       std::initializer_list<std::pair<const char*, const Tensor*>> others);
