@@ -131,7 +131,14 @@ Tensor BatchNormImpl::forward(const Tensor& input) {
   double factor = options_.momentum().value_or(0.0);
   if (is_training() && track) {
     NoGradGuard no_grad;
-    num_batches_tracked_.add_(1.0);
+    if (num_batches_tracked_.dtype() == kInt64 && num_batches_tracked_.numel() == 1) {
+      // A direct increment: an elementwise op's plan and temporaries cost more than a small
+      // batch norm itself.
+      ++*num_batches_tracked_.data_ptr<int64_t>();
+      num_batches_tracked_.bump_version();
+    } else {
+      num_batches_tracked_.add_(1.0);
+    }
     if (!options_.momentum())  // cumulative moving average
       factor = 1.0 / static_cast<double>(num_batches_tracked_.item<int64_t>());
   }
