@@ -312,9 +312,7 @@ void print_table(const TimeCollector& results, Stat stat, const std::map<int, do
                     fmt("%.2f", torch / bound_ms).c_str(), target.c_str());
       }
   }
-  for (const auto& [name, message] : results.errors())
-    std::printf("\nerror in %s: %s", name.c_str(), message.c_str());
-  std::printf("\n");
+  print_errors(results);
 }
 
 }  // namespace
@@ -326,11 +324,10 @@ int main(int argc, char** argv) {
   bench::ReportOptions options;
   if (!bench::initialize(argc, argv, "0.05", &options)) return 1;
 
-  std::printf("bench_norm: ember %s oneDNN", ember::nn::has_dnnl() ? "with" : "without");
 #ifdef EMBER_BENCH_WITH_TORCH
-  std::printf(", %s side by side\n", bench::torch_description().c_str());
+  bench::print_banner("bench_norm", bench::torch_description() + " side by side");
 #else
-  std::printf(", without LibTorch (not found at configure time)\n");
+  bench::print_banner("bench_norm", "without LibTorch (not found at configure time)");
 #endif
   const std::string load_before = bench::load_average();
   const bench::ForeignLoad foreign;

@@ -183,9 +183,7 @@ void print_table(const TimeCollector& results, Stat stat, const std::string& loa
                   fmt_ms(ember_ms).c_str(), fmt_ms(torch_ms).c_str(), fmt("%.2f", ratio).c_str(),
                   verdict(c.target, ratio).c_str());
     }
-  for (const auto& [name, message] : results.errors())
-    std::printf("\nerror in %s: %s", name.c_str(), message.c_str());
-  std::printf("\n");
+  print_errors(results);
 }
 
 }  // namespace
@@ -196,12 +194,11 @@ int main(int argc, char** argv) {
   bench::ReportOptions options;
   if (!bench::initialize(argc, argv, "0.2", &options)) return 1;
 
-  std::printf("bench_train: ember %s oneDNN", ember::nn::has_dnnl() ? "with" : "without");
 #ifdef EMBER_BENCH_WITH_TORCH
-  std::printf(", %s side by side; BLAS: %s\n", bench::torch_description().c_str(),
-              bench::loaded_blas().c_str());
+  bench::print_banner("bench_train",
+                      bench::torch_description() + " side by side; BLAS: " + bench::loaded_blas());
 #else
-  std::printf(", without LibTorch (not found at configure time)\n");
+  bench::print_banner("bench_train", "without LibTorch (not found at configure time)");
 #endif
   const std::string load_before = bench::load_average();
   const bench::ForeignLoad foreign;

@@ -1,5 +1,7 @@
 #include "bench/report.h"
 
+#include <ember/ember.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -97,6 +99,17 @@ std::string verdict(double limit, double value) {
   const std::string s = fmt("≤ %.2g", limit);
   if (std::isnan(value)) return s;
   return s + (value <= limit ? " ✓" : " ✗");
+}
+
+void print_banner(const char* program, const std::string& torch_side) {
+  std::printf("%s: ember %s oneDNN, %s\n", program, ember::nn::has_dnnl() ? "with" : "without",
+              torch_side.c_str());
+}
+
+void print_errors(const TimeCollector& results) {
+  for (const auto& [name, message] : results.errors())
+    std::printf("\nerror in %s: %s", name.c_str(), message.c_str());
+  std::printf("\n");
 }
 
 }  // namespace bench

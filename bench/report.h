@@ -45,6 +45,12 @@ class TimeCollector : public benchmark::ConsoleReporter {
   std::map<std::string, std::string> errors_;
 };
 
+// "<program>: ember with oneDNN" (or without), ending the line with `torch_side` — what the
+// LibTorch half says of itself, or the note that it was not found.
+void print_banner(const char* program, const std::string& torch_side);
+// The failed benchmarks' messages, after a table.
+void print_errors(const TimeCollector& results);
+
 // printf's `format` of v, or "–" for NaN (not measured).
 std::string fmt(const char* format, double v);
 // Three significant digits, so 12.8 ms and 0.00512 ms both read naturally.
