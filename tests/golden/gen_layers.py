@@ -40,14 +40,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from safetensors_numpy import save  # noqa: E402
+from fixture_files import DTYPES, OUT_DIR, SELF_CHECK_SHARE
+from safetensors_numpy import save
 
-OUT_DIR = os.path.join(HERE, "fixtures")
-DTYPES = {"f32": torch.float32, "f64": torch.float64}
 F32_RTOL, F32_ATOL = 1e-4, 1e-5
-SELF_CHECK_SHARE = 0.5
 
 
 class Fixture:

@@ -35,21 +35,14 @@ PyTorch's own float32 error uses more than half of the C++ test's f32 tolerance 
 """
 import copy
 import json
-import os
-import sys
 import zlib
 
 import torch
 import torch.nn as nn
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from safetensors_numpy import save  # noqa: E402
+from fixture_files import DTYPES, FixtureFiles
 
-OUT_DIR = os.path.join(HERE, "fixtures")
-DTYPES = {"f32": torch.float32, "f64": torch.float64}
 F32_RTOL, F32_ATOL = 1e-4, 1e-5
-SELF_CHECK_SHARE = 0.5
 CELLS = ("RNNCell", "LSTMCell", "GRUCell")
 
 
@@ -217,45 +210,20 @@ def case_name(spec, dtype_name):
     return f"{spec['module']}({opts}){hx}{mode}{scale}[{shape}]{dtype_name}"
 
 
-def to_numpy(t):
-    return t.detach().cpu().numpy()
-
-
 def main():
-    files = {}
-    worst_f32 = (0.0, "")
-    names = set()
+    out = FixtureFiles("gen_rnn.py", "rnn")
     for file, proto in cases():
         for dtype_name in ("f32", "f64"):
             spec = copy.deepcopy(proto)
             case = case_name(spec, dtype_name)
-            assert case not in names, case
-            names.add(case)
+            out.claim(case)
             tensors, keys = compute(spec, dtype_name, zlib.crc32(case.encode()))
             if dtype_name == "f32":
-                err = self_check(spec, tensors)
-                worst_f32 = max(worst_f32, (err, case))
-                if err > SELF_CHECK_SHARE:
-                    sys.exit(f"{case}: float32 PyTorch uses {err:.2f} of the f32 tolerance")
+                out.check_f32(case, self_check(spec, tensors))
             spec["dtype"] = dtype_name
             spec["outputs"] = output_names(spec["module"])
-            tensors_out, metadata = files.setdefault(file, ({}, {}))
-            metadata[f"{case}/spec"] = json.dumps(spec, separators=(",", ":"))
-            metadata[f"{case}/keys"] = ",".join(keys)
-            for k, v in tensors.items():
-                tensors_out[f"{case}/{k}"] = to_numpy(v)
-    os.makedirs(OUT_DIR, exist_ok=True)
-    total = 0
-    for file, (tensors, metadata) in sorted(files.items()):
-        metadata["generator"] = f"tests/golden/gen_rnn.py, torch {torch.__version__}"
-        path = os.path.join(OUT_DIR, f"rnn_{file}.safetensors")
-        save(path, tensors, metadata)
-        size = os.path.getsize(path)
-        total += size
-        n = sum(1 for k in metadata if k.endswith("/spec"))
-        print(f"{path}: {n} cases, {len(tensors)} tensors, {size / 1e3:.0f} kB")
-    print(f"{len(names)} cases, {total / 1e6:.2f} MB; PyTorch's float32 error uses at most "
-          f"{worst_f32[0]:.2f} of the tolerance ({worst_f32[1]})")
+            out.add(file, case, spec, keys, tensors)
+    out.write()
 
 
 if __name__ == "__main__":
