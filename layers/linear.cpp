@@ -36,7 +36,7 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   // All leading dims are one batch of rows: one GEMM however many dims the input has.
   const Tensor x2 = input.detach().reshape({rows, in});
   const Tensor w = weight.detach();
-  Tensor y2 = ember::kernels::mm(x2, w.t());
+  Tensor y2 = ember::kernels::mm(x2, false, w, true);  // x·Wᵀ, W read transposed in place
   if (bias.defined()) y2.add_(bias.detach());
   Tensor y = y2.view(out_shape);
 
@@ -53,8 +53,8 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
         if (need_x)
           grads[0] = ember::kernels::mm(g2, saved_w.unpack("AddmmBackward0")).view(x_shape);
         if (need_w)
-          grads[1] =
-              ember::kernels::mm(g2.t(), saved_x.unpack("AddmmBackward0").reshape({rows, in}));
+          grads[1] = ember::kernels::mm(
+              g2, true, saved_x.unpack("AddmmBackward0").reshape({rows, in}), false);
         if (need_b) grads[2] = g2.sum({0});
         return grads;
       });

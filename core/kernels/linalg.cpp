@@ -79,12 +79,6 @@ void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
-Tensor mm(const Tensor& a, const Tensor& b) {
-  EMBER_CHECK(a.dim() == 2 && b.dim() == 2, "mm: expected 2-D tensors, got ", shape_str(a.sizes()),
-              " and ", shape_str(b.sizes()));
-  return kernels::bmm(a.unsqueeze(0), b.unsqueeze(0)).squeeze(0);
-}
-
 Tensor mm(const Tensor& a_in, bool trans_a, const Tensor& b_in, bool trans_b) {
   EMBER_CHECK(a_in.dim() == 2 && b_in.dim() == 2, "mm: expected 2-D tensors, got ",
               shape_str(a_in.sizes()), " and ", shape_str(b_in.sizes()));
@@ -105,6 +99,8 @@ Tensor mm(const Tensor& a_in, bool trans_a, const Tensor& b_in, bool trans_b) {
   });
   return out;
 }
+
+Tensor mm(const Tensor& a, const Tensor& b) { return mm(a, false, b, false); }
 
 Tensor bmm(const Tensor& a_in, const Tensor& b_in) {
   EMBER_CHECK(a_in.dim() == 3 && b_in.dim() == 3, "bmm: expected 3-D tensors, got ",
