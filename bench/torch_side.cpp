@@ -12,7 +12,6 @@ namespace bench {
 // ATen's OpenMP backend keeps its own count and re-applies it lazily on each thread's first
 // parallel region, so set it through ATen, not just omp_set_num_threads.
 void torch_set_num_threads(int n) { at::set_num_threads(n); }
-int torch_get_num_threads() { return at::get_num_threads(); }
 
 std::string torch_description() {
   std::string backend = "unknown";

@@ -16,7 +16,6 @@ constexpr bool have_torch() {
 
 #ifdef EMBER_BENCH_WITH_TORCH
 void torch_set_num_threads(int n);
-int torch_get_num_threads();
 std::string torch_description();  // "LibTorch 1.13 (ATen parallel backend: OpenMP)"
 // The BLAS library mapped into this process, e.g. "/usr/lib/x86_64-linux-gnu/openblas-pthread/
 // libblas.so.3", with " (the reference BLAS)" appended for netlib's; "none" without one.
