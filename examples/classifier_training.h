@@ -69,15 +69,12 @@ class Flags {
   std::set<std::string> known_;
 };
 
-// The flags every classifier example takes.
+// The flags every classifier example takes; the defaults are the flags' (set in the constructor).
 struct RunOptions {
-  int64_t epochs = 0;
-  int64_t batch_size = 64;
-  int64_t threads = 2;
-  uint64_t seed = 0;
-  int64_t limit = 0;  // use only the first N training images (0: all) — for smoke tests
-  std::string save, resume;
-  std::string data = data::FashionMNIST::kDefaultRoot;
+  int64_t epochs, batch_size, threads;
+  uint64_t seed;
+  int64_t limit;  // use only the first N training images (0: all) — for smoke tests
+  std::string save, resume, data;
 
   RunOptions(Flags& flags, int64_t default_epochs)
       : epochs(flags.integer("epochs", default_epochs)),
