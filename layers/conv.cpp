@@ -6,10 +6,7 @@
 
 #include "ember/autograd/node.h"
 #include "ember/nn/init.h"
-#include "layers/kernels/native/conv2d.h"
-#ifdef EMBER_WITH_DNNL
-#include "layers/kernels/dnnl/dnnl_conv.h"
-#endif
+#include "layers/kernels/conv_kernels.h"
 #include "layers/layer_checks.h"
 #include "layers/norm_common.h"
 
@@ -81,27 +78,6 @@ Conv2dGeometry conv2d_geometry(const Tensor& x4, const Tensor& weight, const Ten
   return g;
 }
 
-// oneDNN's kernels, or (built without it) a stub never called: `dnnl` is then always false.
-Tensor dnnl_conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b,
-                           const Conv2dGeometry& g) {
-#ifdef EMBER_WITH_DNNL
-  return kernels::dnnl::conv2d_forward(x, w, b, g);
-#else
-  (void)x, (void)w, (void)b, (void)g;
-  throw Error("conv2d: ember was built without oneDNN");
-#endif
-}
-kernels::native::Conv2dGrads dnnl_conv2d_backward(const Tensor& dy, const Tensor& x,
-                                                  const Tensor& w, const Conv2dGeometry& g,
-                                                  bool need_x, bool need_w, bool need_b) {
-#ifdef EMBER_WITH_DNNL
-  return kernels::dnnl::conv2d_backward(dy, x, w, g, need_x, need_w, need_b);
-#else
-  (void)dy, (void)x, (void)w, (void)g, (void)need_x, (void)need_w, (void)need_b;
-  throw Error("conv2d: ember was built without oneDNN");
-#endif
-}
-
 }  // namespace
 
 namespace functional {
@@ -127,15 +103,7 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
   // saving them still catches an in-place change of the caller's tensor before backward.
   const Tensor xc = x4.contiguous(), wc = weight.detach().contiguous();
   const Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
-  // oneDNN where it was measured faster (layers/kernels/dnnl/conv2d.cpp), im2col otherwise;
-  // backward takes the same path as forward.
-#ifdef EMBER_WITH_DNNL
-  const bool dnnl = kernels::dnnl::prefers_conv2d(xc, g);
-#else
-  const bool dnnl = false;
-#endif
-  Tensor y =
-      dnnl ? dnnl_conv2d_forward(xc, wc, bc, g) : kernels::native::conv2d_forward(xc, wc, bc, g);
+  Tensor y = kernels::conv2d_forward(xc, wc, bc, g);
   if (!batched) y = y.squeeze(0);
 
   const bool need_x = input.requires_grad(), need_w = weight.requires_grad(),
@@ -145,10 +113,7 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
       "ConvolutionBackward0", {input, weight, bias}, y, [=](const Tensor& dy) {
         const char* name = "ConvolutionBackward0";
         const Tensor dy4 = batched ? dy : dy.unsqueeze(0);
-        const auto grads =
-            dnnl ? dnnl_conv2d_backward(dy4, saved_x.unpack(name), saved_w.unpack(name), g, need_x,
-                                        need_w, need_b)
-                 : kernels::native::conv2d_backward(dy4, saved_x.unpack(name), saved_w.unpack(name),
+        const auto grads = kernels::conv2d_backward(dy4, saved_x.unpack(name), saved_w.unpack(name),
                                                     g, need_x, need_w, need_b);
         return std::vector<Tensor>{need_x && !batched ? grads.dx.squeeze(0) : grads.dx,
                                    grads.dweight, grads.dbias};

@@ -1,12 +1,15 @@
-// Chooses the kernel backend per call. Auto sends a call to oneDNN only where it was measured to
-// win (see ARCHITECTURE.md "Layout decides oneDNN's speed"); Dnnl sends every call oneDNN
-// supports; Native never uses oneDNN. float64 always runs natively (oneDNN is float32 here).
+// Chooses the kernel backend per call. Norms: Auto sends a call to oneDNN only where it was
+// measured to win (see ARCHITECTURE.md "Layout decides oneDNN's speed"); Dnnl sends every call
+// oneDNN supports; Native never uses oneDNN. Convolutions take oneDNN where it was measured to
+// win, whatever the norm backend. float64 always runs natively (oneDNN is float32 here).
 #include <cstdlib>
 #include <string>
 
 #include "ember/nn/norm_backend.h"
+#include "layers/kernels/conv_kernels.h"
 #include "layers/kernels/norm_kernels.h"
 #ifdef EMBER_WITH_DNNL
+#include "layers/kernels/dnnl/dnnl_conv.h"
 #include "layers/kernels/dnnl/dnnl_norm.h"
 #endif
 
@@ -119,6 +122,25 @@ NormGrads row_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& wei
     return dnnl::layer_norm_backward(dy, x, weight, mean, rstd, layout, needs, eps);
 #endif
   return native::row_norm_backward(dy, x, weight, mean, rstd, layout, centered, needs, eps);
+}
+
+Tensor conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                      const Conv2dGeometry& g) {
+#ifdef EMBER_WITH_DNNL
+  if (dnnl::prefers_conv2d(x, g)) return dnnl::conv2d_forward(x, weight, bias, g);
+#endif
+  return native::conv2d_forward(x, weight, bias, g);
+}
+
+Conv2dGrads conv2d_backward(const Tensor& dy, const Tensor& x, const Tensor& weight,
+                            const Conv2dGeometry& g, bool need_x, bool need_weight,
+                            bool need_bias) {
+#ifdef EMBER_WITH_DNNL
+  // dy has x's dtype, so this is the forward's choice.
+  if (dnnl::prefers_conv2d(dy, g))
+    return dnnl::conv2d_backward(dy, x, weight, g, need_x, need_weight, need_bias);
+#endif
+  return native::conv2d_backward(dy, x, weight, g, need_x, need_weight, need_bias);
 }
 
 }  // namespace kernels
