@@ -122,10 +122,11 @@ inline double accuracy(nn::Module& model, data::DataLoader& loader) {
 // Trains `make()`'s model on Fashion-MNIST with cross-entropy: a progress line every 200 steps
 // (loss, accuracy, images/s), an epoch summary with the test accuracy, a checkpoint after every
 // epoch with --save; --resume continues a saved run bit for bit.
-inline RunResult train_classifier(const RunOptions& o, const std::string& name,
+// The splits are loaded once by the caller and shared by all its runs (--norm all).
+inline RunResult train_classifier(const RunOptions& o, const data::FashionMNIST& train_set,
+                                  const data::FashionMNIST& test_set, const std::string& name,
                                   const std::function<Trainee()>& make) {
   manual_seed(o.seed);
-  data::FashionMNIST train_set(o.data, true), test_set(o.data, false);
   Tensor images = train_set.images(), labels = train_set.labels();
   if (o.limit > 0 && o.limit < images.size(0)) {
     images = images.slice(0, 0, o.limit);

@@ -71,9 +71,10 @@ int main(int argc, char** argv) {
              "/" + std::to_string(2 * channels));
     std::vector<std::string> norms = {norm};
     if (norm == "all") norms = {"batch", "group", "layer", "instance", "none"};
+    const data::FashionMNIST train_set(run.data, true), test_set(run.data, false);
     std::vector<RunResult> results;
     for (const auto& kind : norms) {
-      results.push_back(train_classifier(run, kind, [&] {
+      results.push_back(train_classifier(run, train_set, test_set, kind, [&] {
         Trainee t;
         t.model = make_model(kind, channels);
         t.optimizer = make_optimizer(optimizer, lr, *t.model);

@@ -100,9 +100,10 @@ int main(int argc, char** argv) {
              std::to_string(run.epochs) + " epochs, hidden size " + std::to_string(hidden));
     std::vector<std::string> norms = {norm};
     if (norm == "all") norms = {"step", "last", "none"};
+    const data::FashionMNIST train_set(run.data, true), test_set(run.data, false);
     std::vector<RunResult> results;
     for (const auto& kind : norms) {
-      results.push_back(train_classifier(run, kind, [&] {
+      results.push_back(train_classifier(run, train_set, test_set, kind, [&] {
         Trainee t;
         t.model = std::make_shared<RowLSTMClassifier>(kind, hidden);
         t.optimizer = std::make_unique<optim::Adam>(t.model->parameters(), optim::AdamOptions(lr));
