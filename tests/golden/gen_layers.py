@@ -97,6 +97,15 @@ def self_check(case, key, t32, t64):
                  "than half the test tolerance; refusing to write an ill-conditioned case")
 
 
+def store(fx, case, results):
+    """Checks every f32 result against its f64 twin, then writes both under "<case>/<tag>/"."""
+    for key, t32 in results["f32"].items():
+        self_check(case, key, t32, results["f64"][key])
+    for tag, out in results.items():
+        for key, t in out.items():
+            fx.put(f"{case}/{tag}/{key}", t)
+
+
 def state_keys(module):
     return ";".join(f"{k}:{'x'.join(str(s) for s in v.shape)}"
                     for k, v in module.state_dict().items())
@@ -138,11 +147,7 @@ def run_module(fx, case, layer, options, make, x64, gradcheck=True, int_input=Fa
             if not torch.equal(v.detach(), before[k]):
                 out[f"param_after/{k}"] = v.detach()
         results[tag] = out
-    for key, t32 in results["f32"].items():
-        self_check(case, key, t32, results["f64"][key])
-    for tag, out in results.items():
-        for key, t in out.items():
-            fx.put(f"{case}/{tag}/{key}", t)
+    store(fx, case, results)
 
 
 # ---- layers ----
@@ -333,11 +338,7 @@ def run_loss(fx, case, fn_name, options, x64, target, class_weight=None):
         if class_weight is not None:
             out["class_weight"] = class_weight.to(dtype)
         results[tag] = out
-    for key, t32 in results["f32"].items():
-        self_check(case, key, t32, results["f64"][key])
-    for tag, out in results.items():
-        for key, t in out.items():
-            fx.put(f"{case}/{tag}/{key}", t)
+    store(fx, case, results)
 
 
 def class_loss_cases(fx):
