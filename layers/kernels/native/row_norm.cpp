@@ -9,6 +9,7 @@
 
 #include "core/dispatch.h"
 #include "core/parallel.h"
+#include "layers/kernels/native/float_lanes.h"
 #include "layers/kernels/norm_kernels.h"
 
 namespace ember::nn::kernels::native {
@@ -16,8 +17,8 @@ namespace ember::nn::kernels::native {
 namespace {
 
 template <class T>
-std::vector<double> values_or(const Tensor& t, int64_t n, double fallback) {
-  return t.defined() ? t.to_vector<double>() : std::vector<double>(n, fallback);
+std::vector<T> values_or(const Tensor& t, int64_t n, T fallback) {
+  return t.defined() ? t.to_vector<T>() : std::vector<T>(n, fallback);
 }
 
 struct Geometry {
@@ -42,13 +43,106 @@ struct MeanSplit {
   T centered(T x) const { return (x - hi) - lo; }
 };
 
+struct Moments {
+  double mean, var;  // biased variance; for RMS norm (!centered) mean = 0 and var = mean square
+};
+
+// Two passes: the mean, then the variance around it (exact for rows far from zero, where
+// E[x²] − E[x]² cancels to nothing).
+template <class T>
+Moments two_pass_moments(const T* row, int64_t n, bool centered) {
+  double mean = 0;
+  if (centered) {
+#pragma omp simd reduction(+ : mean)
+    for (int64_t j = 0; j < n; ++j) mean += row[j];
+    mean /= static_cast<double>(n);
+  }
+  double m2 = 0;
+#pragma omp simd reduction(+ : m2)
+  for (int64_t j = 0; j < n; ++j) {
+    const double d = row[j] - mean;
+    m2 += d * d;
+  }
+  return {mean, m2 / static_cast<double>(n)};
+}
+
+template <class T>
+Moments row_moments(const T* row, int64_t n, bool centered) {
+  return two_pass_moments(row, n, centered);
+}
+
+// float32: the same two passes in float lanes. The second is shifted by the first's mean rounded
+// to float, k, and Σ(x − k) puts back what the rounding lost: mean = k + Σ(x − k)/n,
+// var = Σ(x − k)²/n − (Σ(x − k)/n)², where the correction term is tiny next to var.
+template <>
+Moments row_moments(const float* row, int64_t n, bool centered) {
+  using lanes::f32x16;
+  float k = 0;
+  if (centered) {
+    const auto [sum] = lanes::row_sums<1>(
+        n, [&](int64_t j, f32x16* acc) { acc[0] += lanes::load(row + j); },
+        [&](int64_t j, auto& sums) { sums[0] += row[j]; });
+    k = static_cast<float>(sum / static_cast<double>(n));
+  }
+  const auto [s, q] = lanes::row_sums<2>(
+      n,
+      [&](int64_t j, f32x16* acc) {
+        const f32x16 d = lanes::load(row + j) - k;
+        acc[0] += d;
+        acc[1] += d * d;
+      },
+      [&](int64_t j, auto& sums) {
+        const double d = static_cast<double>(row[j]) - k;
+        sums[0] += d;
+        sums[1] += d * d;
+      });
+  // A float lane overflowed ((x − k)² beyond 3e38), or the row holds inf/NaN: the double loops
+  // give the exact answer or the same NaN.
+  if (!std::isfinite(s) || !std::isfinite(q)) return two_pass_moments(row, n, centered);
+  const double shift = s / static_cast<double>(n);
+  if (!centered) return {0.0, q / static_cast<double>(n)};
+  return {k + shift, std::max(0.0, q / static_cast<double>(n) - shift * shift)};
+}
+
+// Σ dy·γ·(x − μ) and Σ dy·γ over one row with γ per element (LayerNorm/RMSNorm backward).
+template <class T>
+std::array<double, 2> row_grad_sums(const T* dy, const T* gamma, const T* x, const MeanSplit<T>& mu,
+                                    int64_t n) {
+  double ds = 0, db = 0;
+#pragma omp simd reduction(+ : ds, db)
+  for (int64_t j = 0; j < n; ++j) {
+    const double dg = static_cast<double>(dy[j]) * gamma[j];
+    ds += dg * mu.centered(x[j]);
+    db += dg;
+  }
+  return {ds, db};
+}
+
+template <>
+std::array<double, 2> row_grad_sums(const float* dy, const float* gamma, const float* x,
+                                    const MeanSplit<float>& mu, int64_t n) {
+  using lanes::f32x16;
+  return lanes::row_sums<2>(
+      n,
+      [&](int64_t j, f32x16* acc) {
+        const f32x16 dg = lanes::load(dy + j) * lanes::load(gamma + j);
+        acc[0] += dg * ((lanes::load(x + j) - mu.hi) - mu.lo);
+        acc[1] += dg;
+      },
+      [&](int64_t j, auto& sums) {
+        const double dg = static_cast<double>(dy[j]) * gamma[j];
+        sums[0] += dg * mu.centered(x[j]);
+        sums[1] += dg;
+      });
+}
+
 template <class T>
 RowNormForward forward_impl(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
                             const RowLayout& layout, double eps, bool centered) {
   const Geometry g(layout);
   const Tensor x = x_in.contiguous();
   const int64_t W = g.G * g.Cg;
-  const auto gamma = values_or<T>(weight, W, 1.0), beta = values_or<T>(bias, W, 0.0);
+  const auto gamma = values_or<T>(weight, W, 1), beta = values_or<T>(bias, W, 0);
   RowNormForward out;
   out.y = empty(x.sizes(), x.dtype());
   out.mean = empty({g.R}, x.dtype());
@@ -59,30 +153,19 @@ RowNormForward forward_impl(const Tensor& x_in, const Tensor& weight, const Tens
   T* pr = out.rstd.data_ptr<T>();
   detail::parallel_for(g.R, g.parallel(), [&](int64_t r) {
     const T* row = px + r * g.D;
-    double mean = 0;
-    if (centered) {
-#pragma omp simd reduction(+ : mean)
-      for (int64_t j = 0; j < g.D; ++j) mean += row[j];
-      mean /= static_cast<double>(g.D);
-    }
-    double m2 = 0;  // second pass around the mean: exact for rows far from zero
-#pragma omp simd reduction(+ : m2)
-    for (int64_t j = 0; j < g.D; ++j) {
-      const double d = row[j] - mean;
-      m2 += d * d;
-    }
-    const double rstd = 1.0 / std::sqrt(m2 / static_cast<double>(g.D) + eps);
+    const auto [mean, var] = row_moments(row, g.D, centered);
+    const double rstd = 1.0 / std::sqrt(var + eps);
     pm[r] = static_cast<T>(mean);
     pr[r] = static_cast<T>(rstd);
     T* yr = py + r * g.D;
     const int64_t p0 = g.first_param(r);
     const MeanSplit<T> mu(mean);
     if (g.S == 1) {  // LayerNorm/RMSNorm: γ and β per element
-      const double* gr = gamma.data() + p0;
-      const double* br = beta.data() + p0;
+      const T* gr = gamma.data() + p0;
+      const T* br = beta.data() + p0;
+      const T trstd = static_cast<T>(rstd);
 #pragma omp simd
-      for (int64_t j = 0; j < g.D; ++j)
-        yr[j] = mu.centered(row[j]) * static_cast<T>(rstd * gr[j]) + static_cast<T>(br[j]);
+      for (int64_t j = 0; j < g.D; ++j) yr[j] = mu.centered(row[j]) * (trstd * gr[j]) + br[j];
       return;
     }
     for (int64_t c = 0; c < g.Cg; ++c) {
@@ -102,7 +185,7 @@ NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& w
   const Geometry g(layout);
   const Tensor x = x_in.contiguous(), dy = dy_in.contiguous();
   const int64_t W = g.G * g.Cg;
-  const auto gamma = values_or<T>(weight, W, 1.0);
+  const auto gamma = values_or<T>(weight, W, 1);
   const T* px = x.data_ptr<T>();
   const T* pdy = dy.data_ptr<T>();
   const Tensor mean_c = mean_t.contiguous(), rstd_c = rstd_t.contiguous();
@@ -113,46 +196,55 @@ NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& w
   T* pdx = needs[0] ? out.dx.data_ptr<T>() : nullptr;
   const bool param_grads = needs[1] || needs[2];
   const int max_threads = g.parallel() ? omp_get_max_threads() : 1;
-  // Per-thread partial sums of dγ and dβ, merged once at the end.
+  // Per-thread partial sums of dγ and dβ, merged once at the end. Rows with γ per element
+  // (S == 1) first sum kRowsPerBlock rows in T, which vectorizes twice as wide for float.
   std::vector<double> dgamma(param_grads ? max_threads * W : 0, 0.0), dbeta(dgamma.size(), 0.0);
+  constexpr int kRowsPerBlock = 8;
+  std::vector<T> block_dgamma(param_grads && g.S == 1 ? max_threads * W : 0, T(0));
+  std::vector<T> block_dbeta(block_dgamma.size(), T(0));
   const double inv_d = 1.0 / static_cast<double>(g.D);
 
   detail::parallel_region(g.parallel(), [&](int t, int threads) {
     int64_t begin, end;
     detail::static_share(g.R, t, threads, begin, end);
+    const auto flush_block = [&] {
+      for (int64_t i = t * W; i < (t + 1) * W; ++i) {
+        dgamma[i] += block_dgamma[i];
+        dbeta[i] += block_dbeta[i];
+        block_dgamma[i] = block_dbeta[i] = 0;
+      }
+    };
     for (int64_t r = begin; r < end; ++r) {
       const T* xr = px + r * g.D;
       const T* dyr = pdy + r * g.D;
       const double mean = pm[r], rstd = pr[r];
       const int64_t p0 = g.first_param(r);
-      double ds = 0, db = 0;  // Σ dy·γ·x and Σ dy·γ over the row
       const MeanSplit<T> mu(mean);
       if (g.S == 1) {  // LayerNorm/RMSNorm: γ per element, so per-element loops
-        const double* gr = gamma.data() + p0;
-#pragma omp simd reduction(+ : ds, db)
-        for (int64_t j = 0; j < g.D; ++j) {
-          const double dg = static_cast<double>(dyr[j]) * gr[j];
-          ds += dg * xr[j];
-          db += dg;
-        }
-        if (param_grads) {
-          double* dgr = dgamma.data() + t * W + p0;
-          double* dbr = dbeta.data() + t * W + p0;
+        const T* gr = gamma.data() + p0;
+        const auto [ds, db] = row_grad_sums(dyr, gr, xr, mu, g.D);
+        const T trstd = static_cast<T>(rstd);
+        if (param_grads) {  // dγ += dy·(x − μ)·rstd, dβ += dy
+          T* bg = block_dgamma.data() + t * W + p0;
+          T* bb = block_dbeta.data() + t * W + p0;
 #pragma omp simd
           for (int64_t j = 0; j < g.D; ++j) {
-            dgr[j] += static_cast<double>(dyr[j]) * (static_cast<double>(xr[j]) - mean) * rstd;
-            dbr[j] += dyr[j];
+            bg[j] += dyr[j] * (mu.centered(xr[j]) * trstd);
+            bb[j] += dyr[j];
           }
+          if ((r - begin) % kRowsPerBlock == kRowsPerBlock - 1 || r == end - 1) flush_block();
         }
         if (!pdx) continue;
-        const double b = (db * mean - ds) * rstd * rstd * rstd * inv_d;
-        const T tb = static_cast<T>(b), tk = static_cast<T>(centered ? -db * rstd * inv_d : 0.0);
+        // dx = rstd·γ·dy + b·(x − μ) + k, b and k from the two row sums (ATen's folding).
+        const T tb = static_cast<T>(-ds * rstd * rstd * rstd * inv_d);
+        const T tk = static_cast<T>(centered ? -db * rstd * inv_d : 0.0);
         T* dxr = pdx + r * g.D;
 #pragma omp simd
         for (int64_t j = 0; j < g.D; ++j)
-          dxr[j] = dyr[j] * static_cast<T>(rstd * gr[j]) + mu.centered(xr[j]) * tb + tk;
+          dxr[j] = dyr[j] * (trstd * gr[j]) + mu.centered(xr[j]) * tb + tk;
         continue;
       }
+      double ds = 0, db = 0;  // Σ dy·γ·x and Σ dy·γ over the row
       for (int64_t c = 0; c < g.Cg; ++c) {
         const double gc = gamma[p0 + c];
         double sdx = 0, sd = 0;
