@@ -10,6 +10,7 @@
 
 #include "core/dispatch.h"
 #include "core/parallel.h"
+#include "layers/kernels/native/moments.h"
 #include "layers/kernels/norm_kernels.h"
 
 namespace ember::nn::kernels::native {
@@ -38,8 +39,8 @@ Tensor canonical(const Tensor& x, ChannelView& v) {
 }
 
 // Per-channel sums in double over d = x − shift[c]. Without dy: s1 = Σd, s2 = Σd² (the
-// statistics); with dy: s1 = Σdy, s2 = Σdy·d (the backward reductions). Shifting keeps the
-// sums small, so the one-pass variance is exact even for data like 10000 + noise.
+// statistics); with dy: s1 = Σdy, s2 = Σdy·d (the backward reductions, with shift = μ). Planes
+// (NCHW) with dy go through grad_sums: float lanes for float32.
 template <class T>
 void channel_sums(const ChannelView& v, const T* x, const T* dy, const double* shift,
                   std::vector<double>& s1, std::vector<double>& s2) {
@@ -48,6 +49,18 @@ void channel_sums(const ChannelView& v, const T* x, const T* dy, const double* s
   s2.assign(C, 0.0);
   const bool parallel = v.M() * C > 32768;
   if (!v.interleaved) {
+    if (dy) {
+      detail::parallel_for(C, parallel, [&](int64_t c) {
+        const MeanSplit<T> mu(shift[c]);
+        for (int64_t n = 0; n < N; ++n) {
+          const int64_t base = (n * C + c) * S;
+          const auto [dy_d, sum_dy] = grad_sums<T>(dy + base, nullptr, x + base, mu, S);
+          s1[c] += sum_dy;
+          s2[c] += dy_d;
+        }
+      });
+      return;
+    }
     detail::parallel_for(C, parallel, [&](int64_t c) {
       double a = 0, b = 0;
       const double k = shift[c];
@@ -55,21 +68,11 @@ void channel_sums(const ChannelView& v, const T* x, const T* dy, const double* s
         const T* xs = x + (n * C + c) * S;
         // omp simd lets the sums be split across vector lanes: a scalar chain of double adds
         // would make this pass compute-bound.
-        if (dy) {
-          const T* ds = dy + (n * C + c) * S;
 #pragma omp simd reduction(+ : a, b)
-          for (int64_t s = 0; s < S; ++s) {
-            const double e = ds[s];
-            a += e;
-            b += e * (static_cast<double>(xs[s]) - k);
-          }
-        } else {
-#pragma omp simd reduction(+ : a, b)
-          for (int64_t s = 0; s < S; ++s) {
-            const double d = static_cast<double>(xs[s]) - k;
-            a += d;
-            b += d * d;
-          }
+        for (int64_t s = 0; s < S; ++s) {
+          const double d = static_cast<double>(xs[s]) - k;
+          a += d;
+          b += d * d;
         }
       }
       s1[c] = a;
@@ -108,6 +111,48 @@ void channel_sums(const ChannelView& v, const T* x, const T* dy, const double* s
       s1[c] += part1[t * C + c];
       s2[c] += part2[t * C + c];
     }
+}
+
+// Per-channel mean and biased variance. Planes (NCHW) of kMinLanePlane+ elements: each plane's
+// two-pass moments (row_moments: float lanes for float32), merged across the batch with Chan et
+// al.'s update, which adds the spread between plane means exactly. Smaller planes and interleaved
+// rows: one pass of double sums shifted by the channel's first value, so Σ(x−K) and Σ(x−K)² stay
+// small and the variance is exact even for data like 10000 + small noise. Measured (1 thread,
+// kernel only): [32,64,56,56] 3.7 -> 2.7 ms with lanes; at 1024-element planes the two passes
+// and a merge per plane cost more than one double pass (0.21 vs 0.17 ms for [16,64,32,32]).
+constexpr int64_t kMinLanePlane = 2048;
+
+template <class T>
+void channel_moments(const ChannelView& v, const T* x, std::vector<double>& mean,
+                     std::vector<double>& var) {
+  const int64_t C = v.C, S = v.S, N = v.N;
+  const double M = static_cast<double>(v.M());
+  mean.assign(C, 0.0);
+  var.assign(C, 0.0);
+  if (!v.interleaved && S >= kMinLanePlane) {
+    const double plane_size = static_cast<double>(S);
+    detail::parallel_for(C, v.M() * C > 32768, [&](int64_t c) {
+      double count = 0, mu = 0, m2 = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const Moments plane = row_moments(x + (n * C + c) * S, S, true);
+        const double total = count + plane_size, delta = plane.mean - mu;
+        mu += delta * plane_size / total;
+        m2 += plane.var * plane_size + delta * delta * count * plane_size / total;
+        count = total;
+      }
+      mean[c] = mu;
+      var[c] = m2 / M;
+    });
+    return;
+  }
+  std::vector<double> shift(C), s1, s2;
+  for (int64_t c = 0; c < C; ++c) shift[c] = static_cast<double>(v.interleaved ? x[c] : x[c * S]);
+  channel_sums<T>(v, x, nullptr, shift.data(), s1, s2);
+  for (int64_t c = 0; c < C; ++c) {
+    const double dm = s1[c] / M;
+    mean[c] = shift[c] + dm;
+    var[c] = std::max(s2[c] / M - dm * dm, 0.0);  // this order keeps NaN
+  }
 }
 
 // Per-channel coefficients of the one multiply-add pass. The mean is split into a T-precision
@@ -185,21 +230,9 @@ BatchNormForward train_impl(const Tensor& x_in, const Tensor& weight, const Tens
   const Tensor x = canonical(x_in, v);
   const T* px = x.data_ptr<T>();
   const int64_t C = v.C;
-  const double M = static_cast<double>(v.M());
-  // Shift each channel by its first value: Σ(x−K) and Σ(x−K)² stay small, so the one-pass
-  // variance is exact even for data like 10000 + small noise.
-  std::vector<double> shift(C);
-  for (int64_t c = 0; c < C; ++c)
-    shift[c] = static_cast<double>(v.interleaved ? px[c] : px[c * v.S]);
-  std::vector<double> s1, s2;
-  channel_sums<T>(v, px, nullptr, shift.data(), s1, s2);
-  std::vector<double> mean(C), var(C), rstd(C);
-  for (int64_t c = 0; c < C; ++c) {
-    const double dm = s1[c] / M;
-    mean[c] = shift[c] + dm;
-    var[c] = std::max(s2[c] / M - dm * dm, 0.0);  // this order keeps NaN
-    rstd[c] = 1.0 / std::sqrt(var[c] + eps);
-  }
+  std::vector<double> mean, var, rstd(C);
+  channel_moments<T>(v, px, mean, var);
+  for (int64_t c = 0; c < C; ++c) rstd[c] = 1.0 / std::sqrt(var[c] + eps);
   BatchNormForward out;
   out.mean = to_tensor<T>(mean);
   out.rstd = to_tensor<T>(rstd);

@@ -9,7 +9,7 @@
 
 #include "core/dispatch.h"
 #include "core/parallel.h"
-#include "layers/kernels/native/float_lanes.h"
+#include "layers/kernels/native/moments.h"
 #include "layers/kernels/norm_kernels.h"
 
 namespace ember::nn::kernels::native {
@@ -32,109 +32,6 @@ struct Geometry {
   int64_t first_param(int64_t r) const { return (r % G) * Cg; }
   bool parallel() const { return R > 1 && R * D > 32768; }
 };
-
-// μ as a T-precision head and tail: x − μ computed as (x − hi) − lo stays accurate when
-// |μ| ≫ σ, where folding μ into a constant would cost one ulp of |μ| per element.
-template <class T>
-struct MeanSplit {
-  T hi, lo;
-  explicit MeanSplit(double mean)
-      : hi(static_cast<T>(mean)), lo(static_cast<T>(mean - static_cast<double>(hi))) {}
-  T centered(T x) const { return (x - hi) - lo; }
-};
-
-struct Moments {
-  double mean, var;  // biased variance; for RMS norm (!centered) mean = 0 and var = mean square
-};
-
-// Two passes: the mean, then the variance around it (exact for rows far from zero, where
-// E[x²] − E[x]² cancels to nothing).
-template <class T>
-Moments two_pass_moments(const T* row, int64_t n, bool centered) {
-  double mean = 0;
-  if (centered) {
-#pragma omp simd reduction(+ : mean)
-    for (int64_t j = 0; j < n; ++j) mean += row[j];
-    mean /= static_cast<double>(n);
-  }
-  double m2 = 0;
-#pragma omp simd reduction(+ : m2)
-  for (int64_t j = 0; j < n; ++j) {
-    const double d = row[j] - mean;
-    m2 += d * d;
-  }
-  return {mean, m2 / static_cast<double>(n)};
-}
-
-template <class T>
-Moments row_moments(const T* row, int64_t n, bool centered) {
-  return two_pass_moments(row, n, centered);
-}
-
-// float32: the same two passes in float lanes. The second is shifted by the first's mean rounded
-// to float, k, and Σ(x − k) puts back what the rounding lost: mean = k + Σ(x − k)/n,
-// var = Σ(x − k)²/n − (Σ(x − k)/n)², where the correction term is tiny next to var.
-template <>
-Moments row_moments(const float* row, int64_t n, bool centered) {
-  using lanes::f32x16;
-  float k = 0;
-  if (centered) {
-    const auto [sum] = lanes::row_sums<1>(
-        n, [&](int64_t j, f32x16* acc) { acc[0] += lanes::load(row + j); },
-        [&](int64_t j, auto& sums) { sums[0] += row[j]; });
-    k = static_cast<float>(sum / static_cast<double>(n));
-  }
-  const auto [s, q] = lanes::row_sums<2>(
-      n,
-      [&](int64_t j, f32x16* acc) {
-        const f32x16 d = lanes::load(row + j) - k;
-        acc[0] += d;
-        acc[1] += d * d;
-      },
-      [&](int64_t j, auto& sums) {
-        const double d = static_cast<double>(row[j]) - k;
-        sums[0] += d;
-        sums[1] += d * d;
-      });
-  // A float lane overflowed ((x − k)² beyond 3e38), or the row holds inf/NaN: the double loops
-  // give the exact answer or the same NaN.
-  if (!std::isfinite(s) || !std::isfinite(q)) return two_pass_moments(row, n, centered);
-  const double shift = s / static_cast<double>(n);
-  if (!centered) return {0.0, q / static_cast<double>(n)};
-  return {k + shift, std::max(0.0, q / static_cast<double>(n) - shift * shift)};
-}
-
-// Σ dy·γ·(x − μ) and Σ dy·γ over one row with γ per element (LayerNorm/RMSNorm backward).
-template <class T>
-std::array<double, 2> row_grad_sums(const T* dy, const T* gamma, const T* x, const MeanSplit<T>& mu,
-                                    int64_t n) {
-  double ds = 0, db = 0;
-#pragma omp simd reduction(+ : ds, db)
-  for (int64_t j = 0; j < n; ++j) {
-    const double dg = static_cast<double>(dy[j]) * gamma[j];
-    ds += dg * mu.centered(x[j]);
-    db += dg;
-  }
-  return {ds, db};
-}
-
-template <>
-std::array<double, 2> row_grad_sums(const float* dy, const float* gamma, const float* x,
-                                    const MeanSplit<float>& mu, int64_t n) {
-  using lanes::f32x16;
-  return lanes::row_sums<2>(
-      n,
-      [&](int64_t j, f32x16* acc) {
-        const f32x16 dg = lanes::load(dy + j) * lanes::load(gamma + j);
-        acc[0] += dg * ((lanes::load(x + j) - mu.hi) - mu.lo);
-        acc[1] += dg;
-      },
-      [&](int64_t j, auto& sums) {
-        const double dg = static_cast<double>(dy[j]) * gamma[j];
-        sums[0] += dg * mu.centered(x[j]);
-        sums[1] += dg;
-      });
-}
 
 template <class T>
 RowNormForward forward_impl(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
@@ -222,7 +119,7 @@ NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& w
       const MeanSplit<T> mu(mean);
       if (g.S == 1) {  // LayerNorm/RMSNorm: γ per element, so per-element loops
         const T* gr = gamma.data() + p0;
-        const auto [ds, db] = row_grad_sums(dyr, gr, xr, mu, g.D);
+        const auto [ds, db] = grad_sums(dyr, gr, xr, mu, g.D);
         const T trstd = static_cast<T>(rstd);
         if (param_grads) {  // dγ += dy·(x − μ)·rstd, dβ += dy
           T* bg = block_dgamma.data() + t * W + p0;

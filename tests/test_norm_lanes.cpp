@@ -1,8 +1,10 @@
-// LayerNorm and RMSNorm rows of every length the native float32 kernels split differently
-// (layers/kernels/native/float_lanes.h: 64-element steps, 16-element steps, a scalar tail, a flush
-// to double every 512 elements; row blocks of 8 for dγ/dβ), forward and backward, against the
-// formulas evaluated here in double on the same float inputs. Golden fixtures cover PyTorch's
-// semantics; this covers the kernels' loop splits, which the fixture shapes hit only in part.
+// The native float32 kernels sum in float lanes (layers/kernels/native/float_lanes.h: 64-element
+// steps, 16-element steps, a scalar tail, a flush to double every 512 elements). Here LayerNorm
+// and RMSNorm rows (plus dγ/dβ row blocks of 8) and BatchNorm planes (forward statistics of
+// 2048+ element planes merged across the batch; backward sums of any plane) of every length
+// those loops split differently run forward and backward against the formulas evaluated here in
+// double on the same float inputs. Golden fixtures cover PyTorch's semantics;
+// this covers the kernels' loop splits, which the fixture shapes hit only in part.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -106,7 +108,7 @@ void check_rows(int64_t R, int64_t D, bool centered, float offset) {
   }
 }
 
-TEST(LayerNormRows, EveryLoopSplitMatchesTheFormula) {
+TEST(NormLanes, LayerNormRowsOfEveryLoopSplit) {
   BackendScope scope(nn::NormBackend::Native);
   // Tails of 0-63 elements after 64-steps, lengths across the 512-element flush, and 1, 9, 19
   // rows (blocks of 8 rows for dγ/dβ: none full, one full plus one, two full plus three).
@@ -120,7 +122,7 @@ TEST(LayerNormRows, EveryLoopSplitMatchesTheFormula) {
   }
 }
 
-TEST(LayerNormRows, HugeValuesFallBackToDouble) {
+TEST(NormLanes, LayerNormHugeValuesFallBackToDouble) {
   // (x − μ)² = 1e40 overflows float32 lanes; the row is redone in double: y = ±1 exactly, as
   // torch.nn.functional.layer_norm gives for float64 input (float32 PyTorch returns NaN here).
   BackendScope scope(nn::NormBackend::Native);
@@ -128,6 +130,78 @@ TEST(LayerNormRows, HugeValuesFallBackToDouble) {
   nn::LayerNorm ln(Shape{8});
   const std::vector<double> y = values(ln(tensor(x, {1, 8})));
   for (size_t j = 0; j < y.size(); ++j) EXPECT_NEAR(y[j], j % 2 == 0 ? 1.0 : -1.0, 1e-6);
+}
+
+// BatchNorm over [N, C, S] planes: per channel μ, σ² over (N, S); dx = γ·rstd·(dy − mean(dy) −
+// x̂·mean(dy·x̂)), dγ = Σ dy·x̂, dβ = Σ dy, the backward from the float32-rounded μ and rstd.
+Expected batch_norm_reference(const std::vector<double>& x, const std::vector<double>& dy,
+                              const std::vector<double>& w, const std::vector<double>& b, int64_t N,
+                              int64_t C, int64_t S) {
+  Expected e{std::vector<double>(x.size()), std::vector<double>(x.size()),
+             std::vector<double>(C, 0.0), std::vector<double>(C, 0.0)};
+  const double M = static_cast<double>(N * S);
+  const auto at = [&](int64_t n, int64_t c, int64_t s) { return (n * C + c) * S + s; };
+  for (int64_t c = 0; c < C; ++c) {
+    double mean = 0, m2 = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t s = 0; s < S; ++s) mean += x[at(n, c, s)] / M;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t s = 0; s < S; ++s) m2 += std::pow(x[at(n, c, s)] - mean, 2);
+    const double rstd = 1.0 / std::sqrt(m2 / M + kEps);
+    const double saved_mean = static_cast<float>(mean), saved_rstd = static_cast<float>(rstd);
+    double mean_dy = 0, mean_dyx = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t s = 0; s < S; ++s) {
+        const int64_t i = at(n, c, s);
+        e.y[i] = (x[i] - mean) * rstd * w[c] + b[c];
+        const double xhat = (x[i] - saved_mean) * saved_rstd;
+        e.dweight[c] += dy[i] * xhat;
+        e.dbias[c] += dy[i];
+        mean_dy += dy[i] / M;
+        mean_dyx += dy[i] * xhat / M;
+      }
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t s = 0; s < S; ++s) {
+        const int64_t i = at(n, c, s);
+        const double xhat = (x[i] - saved_mean) * saved_rstd;
+        e.dx[i] = w[c] * saved_rstd * (dy[i] - mean_dy - xhat * mean_dyx);
+      }
+  }
+  return e;
+}
+
+TEST(NormLanes, BatchNormPlanesOfEveryLoopSplit) {
+  BackendScope scope(nn::NormBackend::Native);
+  const int64_t C = 3;
+  for (int64_t S : {1, 3, 16, 17, 64, 100, 513, 2053, 3136}) {
+    for (int64_t N : {2, 9}) {
+      // Planes whose means differ (the merge across the batch must add their spread), and a
+      // first value far out (a shift by the first value would cancel).
+      for (bool outlier : {false, true}) {
+        SCOPED_TRACE("N = " + std::to_string(N) + ", S = " + std::to_string(S) +
+                     (outlier ? ", outlier first" : ""));
+        manual_seed(static_cast<uint64_t>(N * 10000 + S));
+        std::vector<float> xv = randn({N, C, S}).to_vector<float>();
+        for (int64_t i = 0; i < N * C * S; ++i) xv[i] += 40.0f * static_cast<float>(i / (C * S));
+        if (outlier)
+          for (int64_t c = 0; c < C; ++c) xv[c * S] = 5000.0f;
+        Tensor x = tensor(xv, {N, C, S}).requires_grad_();
+        const Tensor dy = randn({N, C, S});
+        const Tensor w = randn({C}) * 0.5 + 1.0, b = randn({C});
+        nn::BatchNorm1d bn(C);
+        bn.weight().detach().copy_(w);
+        bn.bias().detach().copy_(b);
+        const Tensor y = bn(x);
+        y.backward(dy);
+        const Expected e =
+            batch_norm_reference(values(x), values(dy), values(w), values(b), N, C, S);
+        EXPECT_LE(worst_error(values(y), e.y), 1e-5);
+        EXPECT_LE(worst_error(values(x.grad()), e.dx), 1e-5);
+        EXPECT_LE(worst_error(values(bn.weight().grad()), e.dweight), 1e-5);
+        EXPECT_LE(worst_error(values(bn.bias().grad()), e.dbias), 1e-5);
+      }
+    }
+  }
 }
 
 }  // namespace
