@@ -141,28 +141,23 @@ NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& w
           dxr[j] = dyr[j] * (trstd * gr[j]) + mu.centered(xr[j]) * tb + tk;
         continue;
       }
-      double ds = 0, db = 0;  // Σ dy·γ·x and Σ dy·γ over the row
+      double ds = 0, db = 0;  // Σ dy·γ·(x − μ) and Σ dy·γ over the row
       for (int64_t c = 0; c < g.Cg; ++c) {
         const double gc = gamma[p0 + c];
-        double sdx = 0, sd = 0;
-#pragma omp simd reduction(+ : sdx, sd)
-        for (int64_t s = 0; s < g.S; ++s) {
-          const int64_t j = c * g.S + s;
-          sdx += static_cast<double>(dyr[j]) * xr[j];
-          sd += dyr[j];
-        }
+        // Σ dy·(x − μ) and Σ dy over the channel's S values
+        const auto [sdx, sd] = grad_sums<T>(dyr + c * g.S, nullptr, xr + c * g.S, mu, g.S);
         ds += gc * sdx;
         db += gc * sd;
         if (param_grads) {  // dγ = Σ dy·(x−μ)·rstd, dβ = Σ dy
-          dgamma[t * W + p0 + c] += (sdx - mean * sd) * rstd;
+          dgamma[t * W + p0 + c] += sdx * rstd;
           dbeta[t * W + p0 + c] += sd;
         }
       }
       if (!pdx) continue;
-      // dx = rstd·γ·dy + b·(x − μ) + c, with b, c from the two row reductions (ATen's folding,
-      // kept around the mean so rows far from zero lose nothing).
-      const double b = (db * mean - ds) * rstd * rstd * rstd * inv_d;
-      const T tb = static_cast<T>(b), tk = static_cast<T>(centered ? -db * rstd * inv_d : 0.0);
+      // dx = rstd·γ·dy + b·(x − μ) + k, with b, k from the two row sums (ATen's folding, kept
+      // around the mean so rows far from zero lose nothing).
+      const T tb = static_cast<T>(-ds * rstd * rstd * rstd * inv_d);
+      const T tk = static_cast<T>(centered ? -db * rstd * inv_d : 0.0);
       T* dxr = pdx + r * g.D;
       for (int64_t c = 0; c < g.Cg; ++c) {
         const T a = static_cast<T>(rstd * gamma[p0 + c]);
