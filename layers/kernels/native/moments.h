@@ -54,12 +54,13 @@ Moments row_moments(const T* row, int64_t n, bool centered) {
 template <>
 inline Moments row_moments(const float* row, int64_t n, bool centered) {
   using lanes::f32x16;
+  const double inv_n = 1.0 / static_cast<double>(n);
   float k = 0;
   if (centered) {
     const auto [sum] = lanes::row_sums<1>(
         n, [&](int64_t j, f32x16* acc) { acc[0] += lanes::load(row + j); },
         [&](int64_t j, auto& sums) { sums[0] += row[j]; });
-    k = static_cast<float>(sum / static_cast<double>(n));
+    k = static_cast<float>(sum * inv_n);
   }
   const auto [s, q] = lanes::row_sums<2>(
       n,
@@ -76,9 +77,9 @@ inline Moments row_moments(const float* row, int64_t n, bool centered) {
   // A float lane overflowed ((x − k)² beyond 3e38), or the row holds inf/NaN: the double loops
   // give the exact answer or the same NaN.
   if (!std::isfinite(s) || !std::isfinite(q)) return two_pass_moments(row, n, centered);
-  const double shift = s / static_cast<double>(n);
-  if (!centered) return {0.0, q / static_cast<double>(n)};
-  return {k + shift, std::max(0.0, q / static_cast<double>(n) - shift * shift)};
+  const double shift = s * inv_n;
+  if (!centered) return {0.0, q * inv_n};
+  return {k + shift, std::max(0.0, q * inv_n - shift * shift)};
 }
 
 // The two sums of a norm's backward over n elements: {Σ dy·γ·(x − μ), Σ dy·γ}, γ per element;

@@ -75,6 +75,31 @@ RowNormForward forward_impl(const Tensor& x_in, const Tensor& weight, const Tens
   return out;
 }
 
+// The element-wise halves of a LayerNorm/RMSNorm row's backward, each its own function over
+// restrict pointers, kept out of line: inlined into backward_impl's row loop, GCC ran a scalar
+// copy of the first (perf: 40% of a LayerNorm [64,256] step).
+// dγ += dy·(x − μ)·rstd, dβ += dy
+template <class T>
+__attribute__((noinline)) void add_param_grads(T* __restrict dgamma, T* __restrict dbeta,
+                                               const T* __restrict dy, const T* __restrict x,
+                                               const MeanSplit<T> mu, const T rstd, int64_t n) {
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) {
+    dgamma[j] += dy[j] * (mu.centered(x[j]) * rstd);
+    dbeta[j] += dy[j];
+  }
+}
+
+// dx = rstd·γ·dy + b·(x − μ) + k
+template <class T>
+__attribute__((noinline)) void row_dx(T* __restrict dx, const T* __restrict dy,
+                                      const T* __restrict x, const T* __restrict gamma,
+                                      const MeanSplit<T> mu, const T rstd, const T b, const T k,
+                                      int64_t n) {
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) dx[j] = dy[j] * (rstd * gamma[j]) + mu.centered(x[j]) * b + k;
+}
+
 template <class T>
 NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& weight,
                         const Tensor& mean_t, const Tensor& rstd_t, const RowLayout& layout,
@@ -122,23 +147,15 @@ NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& w
         const auto [ds, db] = grad_sums(dyr, gr, xr, mu, g.D);
         const T trstd = static_cast<T>(rstd);
         if (param_grads) {  // dγ += dy·(x − μ)·rstd, dβ += dy
-          T* bg = block_dgamma.data() + t * W + p0;
-          T* bb = block_dbeta.data() + t * W + p0;
-#pragma omp simd
-          for (int64_t j = 0; j < g.D; ++j) {
-            bg[j] += dyr[j] * (mu.centered(xr[j]) * trstd);
-            bb[j] += dyr[j];
-          }
+          add_param_grads(block_dgamma.data() + t * W + p0, block_dbeta.data() + t * W + p0, dyr,
+                          xr, mu, trstd, g.D);
           if ((r - begin) % kRowsPerBlock == kRowsPerBlock - 1 || r == end - 1) flush_block();
         }
         if (!pdx) continue;
         // dx = rstd·γ·dy + b·(x − μ) + k, b and k from the two row sums (ATen's folding).
         const T tb = static_cast<T>(-ds * rstd * rstd * rstd * inv_d);
         const T tk = static_cast<T>(centered ? -db * rstd * inv_d : 0.0);
-        T* dxr = pdx + r * g.D;
-#pragma omp simd
-        for (int64_t j = 0; j < g.D; ++j)
-          dxr[j] = dyr[j] * (trstd * gr[j]) + mu.centered(xr[j]) * tb + tk;
+        row_dx(pdx + r * g.D, dyr, xr, gr, mu, trstd, tb, tk, g.D);
         continue;
       }
       double ds = 0, db = 0;  // Σ dy·γ·(x − μ) and Σ dy·γ over the row
