@@ -5,11 +5,12 @@
 // the latency of one dependent add chain, and summing float data in double halves the lanes and
 // adds a conversion per element. Here four independent 16-lane float accumulators take 64
 // elements per step, and their lanes are added into double every kFlushEvery elements, so each
-// float lane sums at most 8 terms: the result keeps double's accuracy at float's speed (about
-// 1.5x faster than the double loops on a 256-element row).
+// float lane sums at most 8 terms: the rounding error is that of an 8-term float sum (~1e-6 of
+// the lane's magnitude) whatever the row length, at float's speed (the two statistics passes of
+// a [64,256] LayerNorm: 3.3 -> 2.4 us against the double loops).
 //
-// GCC/Clang vector extensions: the compiler lowers them to whatever -march offers (AVX-512,
-// AVX2, SSE or scalar).
+// GCC/Clang vector extensions (__builtin_shufflevector needs GCC 12+ or Clang): the compiler
+// lowers them to whatever -march offers (AVX-512, AVX2, SSE or scalar).
 #include <algorithm>
 #include <array>
 #include <cstdint>
