@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "core/dispatch.h"
@@ -126,6 +127,12 @@ NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& w
   std::vector<T> block_dgamma(param_grads && g.S == 1 ? max_threads * W : 0, T(0));
   std::vector<T> block_dbeta(block_dgamma.size(), T(0));
   const double inv_d = 1.0 / static_cast<double>(g.D);
+  // dx = rstd·γ·dy + b·(x − μ) + k, with b and k from the row's two sums ds = Σ dy·γ·(x − μ),
+  // db = Σ dy·γ (ATen's folding, kept around the mean so rows far from zero lose nothing).
+  const auto dx_terms = [&](double ds, double db, double rstd) {
+    return std::pair<T, T>{static_cast<T>(-ds * rstd * rstd * rstd * inv_d),
+                           static_cast<T>(centered ? -db * rstd * inv_d : 0.0)};
+  };
 
   detail::parallel_region(g.parallel(), [&](int t, int threads) {
     int64_t begin, end;
@@ -153,9 +160,7 @@ NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& w
           if ((r - begin) % kRowsPerBlock == kRowsPerBlock - 1 || r == end - 1) flush_block();
         }
         if (!pdx) continue;
-        // dx = rstd·γ·dy + b·(x − μ) + k, b and k from the two row sums (ATen's folding).
-        const T tb = static_cast<T>(-ds * rstd * rstd * rstd * inv_d);
-        const T tk = static_cast<T>(centered ? -db * rstd * inv_d : 0.0);
+        const auto [tb, tk] = dx_terms(ds, db, rstd);
         row_dx(pdx + r * g.D, dyr, xr, gr, mu, trstd, tb, tk, g.D);
         continue;
       }
@@ -172,10 +177,7 @@ NormGrads backward_impl(const Tensor& dy_in, const Tensor& x_in, const Tensor& w
         }
       }
       if (!pdx) continue;
-      // dx = rstd·γ·dy + b·(x − μ) + k, with b, k from the two row sums (ATen's folding, kept
-      // around the mean so rows far from zero lose nothing).
-      const T tb = static_cast<T>(-ds * rstd * rstd * rstd * inv_d);
-      const T tk = static_cast<T>(centered ? -db * rstd * inv_d : 0.0);
+      const auto [tb, tk] = dx_terms(ds, db, rstd);
       T* dxr = pdx + r * g.D;
       for (int64_t c = 0; c < g.Cg; ++c) {
         const T a = static_cast<T>(rstd * gamma[p0 + c]);
