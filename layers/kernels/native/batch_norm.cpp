@@ -169,8 +169,9 @@ struct ChannelCoefficients {
         k_dy(mean.size()),
         k(mean.size()) {
     for (size_t c = 0; c < mean.size(); ++c) {
-      mean_hi[c] = static_cast<T>(mean[c]);
-      mean_lo[c] = static_cast<T>(mean[c] - static_cast<double>(mean_hi[c]));
+      const MeanSplit<T> split(mean[c]);
+      mean_hi[c] = split.hi;
+      mean_lo[c] = split.lo;
     }
   }
 };
